@@ -1,0 +1,3 @@
+from inferopt.cli.main import main
+
+main()

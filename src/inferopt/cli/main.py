@@ -1,0 +1,29 @@
+"""``inferopt``: the command group every subcommand hangs from."""
+
+from __future__ import annotations
+
+import click
+
+from inferopt import __version__
+from inferopt.cli.ask import ask
+from inferopt.cli.emulate import emulate
+from inferopt.cli.prices import prices
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="inferopt")
+def cli() -> None:
+    """Make LLM applications fast, cheap and measurable.
+
+    With no config (--config, $INFEROPT_CONFIG or ./inferopt.yaml) every command runs against the
+    built-in emulator, so everything works with no API key and no network.
+    """
+
+
+cli.add_command(ask)
+cli.add_command(emulate)
+cli.add_command(prices)
+
+
+def main() -> None:
+    cli()

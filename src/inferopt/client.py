@@ -1,0 +1,231 @@
+"""The composed client: ``AsyncClient`` and its sync twin ``Client``.
+
+``AsyncClient`` resolves a model name (alias, ``provider/model`` or a bare id) to a route, sends
+the request through that route's Model (the provider adapter wrapped in the configured stack),
+and prices the answer from the catalog. ``Client`` runs the same ``AsyncClient`` on a private
+event loop in a background thread: one implementation of the logic, two calling styles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import warnings
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from inferopt.config import Config, load_config
+from inferopt.errors import UnknownModelError
+from inferopt.pricing import CostUnknownWarning, ModelPrice, PriceCatalog, cost_of, default_catalog
+from inferopt.resolve import Resolver, Route
+from inferopt.stack import build_stack, validate_stack
+from inferopt.types import ChatRequest, ChatResponse, Message, Model, StreamDone, StreamEvent
+
+Prompt = str | Sequence[Message | Mapping[str, Any]] | ChatRequest
+T = TypeVar("T")
+
+
+def build_request(prompt: Prompt, *, model: str, system: str | None = None, **params: Any) -> ChatRequest:
+    """A ChatRequest from a prompt string, a list of messages (dicts or Message) or a request."""
+    if isinstance(prompt, ChatRequest):
+        return replace(prompt, model=model, **params) if params else prompt.with_model(model)
+    if isinstance(prompt, str):
+        return ChatRequest.of(prompt, model=model, system=system, **params)
+    messages = [m if isinstance(m, Message) else Message.from_openai(dict(m)) for m in prompt]
+    if system:
+        messages.insert(0, Message("system", system))
+    return ChatRequest(model=model, messages=messages, **params)
+
+
+def catalog_for(config: Config, base: PriceCatalog | None = None) -> PriceCatalog:
+    """The default catalog, extended by the config's price files and per-alias prices."""
+    catalog = (base or default_catalog()).with_files(config.pricing.files)
+    overrides = {
+        alias.model: ModelPrice(
+            name=alias.model,
+            provider=config.providers[alias.provider].kind,
+            input=alias.price.input,
+            output=alias.price.output,
+            cache_read=alias.price.cache_read,
+        )
+        for alias in config.models.values()
+        if alias.price is not None
+    }
+    return catalog.merged(PriceCatalog(overrides)) if overrides else catalog
+
+
+class AsyncClient:
+    """Send chat requests through the configured providers and optimizations.
+
+    >>> async with AsyncClient() as client:              # doctest: +SKIP
+    ...     answer = await client.complete("Say hi", model="gpt-4o-mini")
+    ...     print(answer.content, answer.usage, answer.cost_usd)
+
+    ``models`` maps names to ready Models (for example in-process fakes in tests); they take
+    precedence over the config's providers and still get the stack and pricing.
+    """
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        models: Mapping[str, Model] | None = None,
+        catalog: PriceCatalog | None = None,
+    ) -> None:
+        self.config = config if config is not None else load_config()
+        validate_stack(self.config.stack, self.config.source)
+        self.catalog = catalog_for(self.config, catalog)
+        self._resolver = Resolver(self.config)
+        self._injected = dict(models or {})
+        self._stacked: dict[tuple[str, str], Model] = {}
+        self._warned_prices: set[str] = set()
+
+    @classmethod
+    def from_config(cls, path: str | None = None) -> AsyncClient:
+        return cls(load_config(path))
+
+    @property
+    def is_emulated(self) -> bool:
+        """True when answers come from the built-in emulator (no real provider configured)."""
+        return not self._injected and self.config.is_emulated
+
+    def resolve(self, model: str | None = None) -> Route:
+        name = model or self.config.default_model
+        if name in self._injected:
+            return Route(name, "injected", name, "openai")
+        return self._resolver.resolve(name)
+
+    def _model_for(self, route: Route) -> Model:
+        key = (route.provider, route.model if route.provider == "injected" else route.wire)
+        stacked = self._stacked.get(key)
+        if stacked is None:
+            inner = self._injected[route.model] if route.provider == "injected" else self._resolver.model_for(route)
+            stacked = self._stacked[key] = build_stack(inner, self.config.stack, self.config.source)
+        return stacked
+
+    def _price(self, response: ChatResponse, route: Route, *, batch: bool = False) -> ChatResponse:
+        for name in (route.model, response.model):
+            try:
+                response.cost_usd = cost_of(response.usage, name, catalog=self.catalog, batch=batch)
+                return response
+            except UnknownModelError:
+                continue
+        if route.model not in self._warned_prices:
+            self._warned_prices.add(route.model)
+            warnings.warn(
+                f"no price known for model {route.model!r}: its cost is reported as unknown (None). Add a price "
+                "under models.<alias>.price or pricing.files in the config.",
+                CostUnknownWarning,
+                stacklevel=3,
+            )
+        return response
+
+    async def complete(
+        self, prompt: Prompt, *, model: str | None = None, system: str | None = None, **params: Any
+    ) -> ChatResponse:
+        """Send one request and return the whole answer, priced (``cost_usd``)."""
+        route = self.resolve(model or (prompt.model if isinstance(prompt, ChatRequest) else None))
+        request = build_request(prompt, model=route.model, system=system, **params)
+        response = await self._model_for(route).complete(request)
+        return self._price(response, route)
+
+    async def stream(
+        self, prompt: Prompt, *, model: str | None = None, system: str | None = None, **params: Any
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """Stream text deltas; the final ``StreamDone`` carries usage, cost, TTFT and latency.
+
+        Closing the iterator early (``break`` in ``async for``, or ``aclose()``) closes the upstream
+        connection, so no more tokens are generated or billed.
+        """
+        route = self.resolve(model or (prompt.model if isinstance(prompt, ChatRequest) else None))
+        request = build_request(prompt, model=route.model, system=system, **params)
+        upstream = self._model_for(route).stream(request)
+        try:
+            async for event in upstream:
+                if isinstance(event, StreamDone):
+                    event = StreamDone(self._price(event.response, route))
+                yield event
+        finally:
+            close = getattr(upstream, "aclose", None)  # async generators have it; a plain iterator may not
+            if close is not None:
+                await close()
+
+    async def aclose(self) -> None:
+        for model in self._injected.values():
+            await model.aclose()
+        await self._resolver.aclose()
+        self._stacked.clear()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+class _LoopThread:
+    """An event loop running in a daemon thread, for the sync twin."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="inferopt-client", daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Any) -> Any:
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return future.result()
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join()
+        self.loop.close()
+
+
+class Client:
+    """The sync twin of :class:`AsyncClient`: same arguments, same results, blocking calls."""
+
+    def __init__(self, config: Config | None = None, **kwargs: Any) -> None:
+        self._thread = _LoopThread()
+        self._async = AsyncClient(config, **kwargs)
+
+    @classmethod
+    def from_config(cls, path: str | None = None) -> Client:
+        return cls(load_config(path))
+
+    @property
+    def config(self) -> Config:
+        return self._async.config
+
+    @property
+    def is_emulated(self) -> bool:
+        return self._async.is_emulated
+
+    def resolve(self, model: str | None = None) -> Route:
+        return self._async.resolve(model)
+
+    def complete(self, prompt: Prompt, **kwargs: Any) -> ChatResponse:
+        result: ChatResponse = self._thread.run(self._async.complete(prompt, **kwargs))
+        return result
+
+    def stream(self, prompt: Prompt, **kwargs: Any) -> Iterator[StreamEvent]:
+        events = self._async.stream(prompt, **kwargs)
+        try:
+            while True:
+                try:
+                    yield self._thread.run(events.__anext__())
+                except StopAsyncIteration:
+                    return
+        finally:
+            self._thread.run(events.aclose())
+
+    def close(self) -> None:
+        self._thread.run(self._async.aclose())
+        self._thread.stop()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,332 @@
+"""The emulator as a plain ASGI application: one small router, two wire dialects.
+
+Routes: ``POST /v1/chat/completions`` (OpenAI), ``POST /v1/messages`` and
+``POST /v1/messages/count_tokens`` (Anthropic), ``GET /v1/models`` (OpenAI list format, or
+Anthropic's when the request carries ``anthropic-version``), ``GET /health``,
+``GET /emulator/stats``. Every response carries ``x-inferopt-emulated: true``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from inferopt.emulator import wire_anthropic, wire_openai
+from inferopt.emulator.asgi_io import (
+    ClientGone,
+    Header,
+    Receive,
+    Scope,
+    Send,
+    end_stream,
+    header,
+    read_body,
+    send_bytes,
+    send_piece,
+    start_stream,
+    until_disconnect,
+)
+from inferopt.emulator.config import EmulatorConfig
+from inferopt.emulator.engine import Engine, Failure, ParsedCall, Plan, tenant_of
+from inferopt.emulator.latency import stream_schedule
+from inferopt.emulator.limits import LimitDecision, anthropic_headers, openai_headers, retry_after_headers
+from inferopt.emulator.profiles import Provider
+
+EMULATED: Header = (b"x-inferopt-emulated", b"true")
+_json = json.JSONEncoder(separators=(",", ":")).encode
+
+
+class _Writer(Protocol):
+    def first(self) -> bytes: ...
+    def content(self, text: str) -> bytes: ...
+    def last(self) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Dialect:
+    """What differs between the OpenAI and Anthropic routes."""
+
+    provider: Provider
+    id_prefix: str
+    request_id_header: bytes
+    parse: Callable[[Any], ParsedCall | Failure]
+    api_key: Callable[[Scope], str | None]
+    error_body: Callable[[Failure, str], bytes]
+    limit_headers: Callable[[LimitDecision], list[Header]]
+    body: Callable[[Plan, str, int], bytes]
+    writer: Callable[[Plan, str, int, bool], _Writer]
+
+
+def _bearer(scope: Scope) -> str | None:
+    value = header(scope, b"authorization")
+    if value is None or value[:7].lower() != "bearer ":
+        return None
+    return value[7:].strip() or None
+
+
+def _anthropic_key(scope: Scope) -> str | None:
+    return (header(scope, b"x-api-key") or "").strip() or _bearer(scope)
+
+
+OPENAI = _Dialect(
+    provider="openai",
+    id_prefix="chatcmpl-emu-",
+    request_id_header=b"x-request-id",
+    parse=wire_openai.parse,
+    api_key=_bearer,
+    error_body=lambda failure, _request_id: wire_openai.error_body(failure),
+    limit_headers=openai_headers,
+    body=wire_openai.completion_body,
+    writer=wire_openai.ChunkWriter,
+)
+ANTHROPIC = _Dialect(
+    provider="anthropic",
+    id_prefix="msg_emu_",
+    request_id_header=b"request-id",
+    parse=wire_anthropic.parse,
+    api_key=_anthropic_key,
+    error_body=wire_anthropic.error_body,
+    limit_headers=lambda decision: anthropic_headers(decision, time.time()),
+    body=lambda plan, message_id, _created: wire_anthropic.message_body(plan, message_id),
+    writer=lambda plan, message_id, _created, _usage: wire_anthropic.EventWriter(plan, message_id),
+)
+
+
+class EmulatorApp:
+    """The ASGI callable. ``on_startup`` callbacks run when the server's lifespan starts."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self.engine = Engine(config)
+        self.stats = self.engine.stats
+        self.on_startup: list[Callable[[], None]] = []
+        self._serial = itertools.count(1)
+        self._instance = os.urandom(3).hex()  # ids differ between emulator instances
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._route(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                for callback in self.on_startup:
+                    callback()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path, method = scope["path"], scope["method"]
+        if method == "POST" and path in ("/v1/chat/completions", "/chat/completions"):
+            await self._chat(OPENAI, "/v1/chat/completions", scope, receive, send)
+        elif method == "POST" and path == "/v1/messages":
+            await self._chat(ANTHROPIC, "/v1/messages", scope, receive, send)
+        elif method == "POST" and path == "/v1/messages/count_tokens":
+            await self._count_tokens(scope, receive, send)
+        elif method == "GET" and path in ("/v1/models", "/models"):
+            await send_bytes(send, 200, self._models_body(header(scope, b"anthropic-version") is not None), [EMULATED])
+        elif method == "GET" and path == "/health":
+            await send_bytes(send, 200, b'{"status":"ok","emulated":true}', [EMULATED])
+        elif method == "GET" and path == "/emulator/stats":
+            await send_bytes(send, 200, _json(self.stats.snapshot()).encode(), [EMULATED])
+        else:
+            body = _json(
+                {
+                    "error": {
+                        "message": f"Unknown route {method} {path} (emulator)",
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": "unknown_url",
+                    }
+                }
+            ).encode()
+            await send_bytes(send, 404, body, [EMULATED])
+
+    async def _chat(self, dialect: _Dialect, route: str, scope: Scope, receive: Receive, send: Send) -> None:
+        stats = self.stats
+        stats.request(route)
+        stats.in_flight += 1
+        started = asyncio.get_running_loop().time()
+        request_id = f"req_emu_{self._instance}{next(self._serial):x}"
+        base = [EMULATED, (dialect.request_id_header, request_id.encode())]
+        try:
+            outcome = await self._decide(dialect, scope, receive)
+            if isinstance(outcome, Failure):
+                await self._fail(dialect, send, outcome, base, request_id)
+            else:
+                await self._deliver(dialect, outcome[0], outcome[1], base, request_id, started, receive, send)
+        except ClientGone:
+            stats.answered(499)
+        finally:
+            stats.in_flight -= 1
+
+    async def _decide(self, dialect: _Dialect, scope: Scope, receive: Receive) -> Failure | tuple[ParsedCall, Plan]:
+        body = await read_body(receive)
+        key = dialect.api_key(scope)
+        if not key:
+            return Failure(401, "auth")
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return Failure(400, "bad_request", message="We could not parse the JSON body of your request.")
+        call = dialect.parse(data)
+        if isinstance(call, Failure):
+            return call
+        plan = self.engine.plan(dialect.provider, call, tenant_of(key))
+        return plan if isinstance(plan, Failure) else (call, plan)
+
+    async def _fail(self, dialect: _Dialect, send: Send, failure: Failure, base: list[Header], request_id: str) -> None:
+        headers = list(base)
+        if failure.decision is not None:
+            headers += dialect.limit_headers(failure.decision) + retry_after_headers(failure.decision.retry_after_s)
+        self.stats.answered(failure.status)
+        await send_bytes(send, failure.status, dialect.error_body(failure, request_id), headers)
+
+    async def _deliver(
+        self,
+        dialect: _Dialect,
+        call: ParsedCall,
+        plan: Plan,
+        base: list[Header],
+        request_id: str,
+        started: float,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        stats, answer = self.stats, plan.answer
+        headers = base + dialect.limit_headers(plan.limit)
+        if answer.replayed:
+            stats.replayed += 1
+            headers.append((b"x-inferopt-replay", b"true"))
+            if answer.replay_correct is not None:
+                headers.append((b"x-inferopt-replay-correct", str(answer.replay_correct).encode()))
+        if dialect.provider == "openai":
+            headers.append((b"openai-processing-ms", str(round(plan.latency.total_s * 1000)).encode()))
+        if plan.fault == "hang":
+            await self._hang(dialect, send, receive, base, request_id)
+            return
+        stats.answered(200, plan.profile.name)
+        stats.usage(plan.prompt_tokens, answer.output_tokens, plan.cache.read)
+        answer_id = dialect.id_prefix + request_id[8:]
+        created = int(time.time())
+        if not call.stream:
+            await self._sleep_until(started + plan.latency.total_s)
+            body = dialect.body(plan, answer_id, created)
+            if plan.fault == "drop":
+                # Headers and part of the body, then return: uvicorn closes the connection.
+                await start_stream(send, headers, (b"content-type", b"application/json"))
+                await send_piece(send, body[: len(body) // 2])
+                return
+            await send_bytes(send, 200, body, headers)
+            return
+        stats.streamed += 1
+        writer = dialect.writer(plan, answer_id, created, call.include_usage)
+        schedule = stream_schedule(answer.text, plan.latency)
+        drop_after = max(1, int(len(schedule) * self.config.faults.drop_after_fraction))
+        # A real provider stops generating when its client hangs up; so does the emulator.
+        gone = asyncio.ensure_future(until_disconnect(receive))
+        try:
+            await self._sleep_until(started + plan.latency.ttft_s)
+            await start_stream(send, headers)
+            await send_piece(send, writer.first())
+            for sent, (at, piece) in enumerate(schedule):
+                if plan.fault == "drop" and sent >= drop_after:
+                    return  # no final event: the connection is closed mid-stream
+                await self._sleep_until(started + at)
+                if gone.done():
+                    stats.streams_abandoned += 1
+                    return
+                await send_piece(send, writer.content(piece))
+            if plan.fault == "drop":
+                return
+            await self._sleep_until(started + plan.latency.total_s)
+            await send_piece(send, writer.last())
+            await end_stream(send)
+        finally:
+            gone.cancel()
+
+    async def _hang(self, dialect: _Dialect, send: Send, receive: Receive, base: list[Header], request_id: str) -> None:
+        """Answer nothing until the client gives up (or ``hang_s`` passes, then a 500)."""
+        try:
+            await asyncio.wait_for(until_disconnect(receive), self.config.faults.hang_s)
+        except TimeoutError:
+            await self._fail(dialect, send, Failure(500, "server_error"), base, request_id)
+            return
+        self.stats.answered(499)
+
+    async def _sleep_until(self, deadline: float) -> None:
+        # Deadlines are absolute (from when the request arrived) so latencies never drift.
+        delay = deadline - asyncio.get_running_loop().time()
+        if delay > 0:
+            await self.config.sleep(delay)
+
+    async def _count_tokens(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.stats.request("/v1/messages/count_tokens")
+        request_id = f"req_emu_{self._instance}{next(self._serial):x}"
+        base = [EMULATED, (b"request-id", request_id.encode())]
+        try:
+            outcome = self._counted(scope, await read_body(receive))
+        except ClientGone:
+            self.stats.answered(499)
+            return
+        if isinstance(outcome, Failure):
+            await self._fail(ANTHROPIC, send, outcome, base, request_id)
+            return
+        self.stats.answered(200)
+        await send_bytes(send, 200, _json({"input_tokens": outcome}).encode(), base)
+
+    def _counted(self, scope: Scope, body: bytes) -> Failure | int:
+        """The prompt tokens of a ``count_tokens`` body, or why it cannot be counted."""
+        if not _anthropic_key(scope):
+            return Failure(401, "auth")
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return Failure(400, "bad_request", message="We could not parse the JSON body of your request.")
+        if isinstance(data, dict):
+            data.setdefault("max_tokens", 1)  # count_tokens takes no max_tokens; the parser wants one
+        call = wire_anthropic.parse(data)
+        if isinstance(call, Failure):
+            return call
+        if self.engine.profiles.lookup(call.model, "anthropic") is None:
+            return Failure(
+                404, "unknown_model", model=call.model, known_models=tuple(self.engine.profiles.names("anthropic"))
+            )
+        return call.prompt_tokens
+
+    def _models_body(self, anthropic_format: bool) -> bytes:
+        profiles = self.engine.profiles
+        if anthropic_format:
+            names = profiles.names("anthropic")
+            data: list[dict[str, Any]] = [
+                {"type": "model", "id": n, "display_name": n, "created_at": "2025-01-01T00:00:00Z"} for n in names
+            ]
+            return _json(
+                {
+                    "data": data,
+                    "has_more": False,
+                    "first_id": names[0] if names else None,
+                    "last_id": names[-1] if names else None,
+                }
+            ).encode()
+        data = [
+            {"id": n, "object": "model", "created": 0, "owned_by": "inferopt-emulator"}
+            for n in profiles.names("openai")
+        ]
+        return _json({"object": "list", "data": data}).encode()
+
+
+def create_app(config: EmulatorConfig | None = None) -> EmulatorApp:
+    """The emulator's ASGI app for ``config`` (defaults: seed 0, shipped profiles, no replay)."""
+    return EmulatorApp(config if config is not None else EmulatorConfig())

@@ -1,0 +1,72 @@
+"""Settings of one emulator: seed, profiles, replay data, overrides, faults, clock and sleep."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from inferopt.emulator.profiles import ProfileOverrides
+from inferopt.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class FaultConfig:
+    """Injected failures, drawn per request from the seed (so a run can be replayed).
+
+    Each rate is a probability in [0, 1]:
+
+    - ``error_rate``: answer 500 (added to each profile's own ``error_rate``).
+    - ``rate_limit_rate``: start a 429 burst: this request and every request of the same API key
+      and model for the next ``rate_limit_burst_s`` seconds get 429 with ``Retry-After``.
+    - ``hang_rate``: never answer (until ``hang_s`` or the client gives up): a timeout.
+    - ``drop_rate``: close the connection part-way: a stream stops after about
+      ``drop_after_fraction`` of its chunks, without its final event; a non-streamed answer is cut
+      after part of its body.
+    """
+
+    error_rate: float = 0.0
+    rate_limit_rate: float = 0.0
+    rate_limit_burst_s: float = 1.0
+    hang_rate: float = 0.0
+    hang_s: float = 3600.0
+    drop_rate: float = 0.0
+    drop_after_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("error_rate", "rate_limit_rate", "hang_rate", "drop_rate", "drop_after_fraction"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"must be between 0 and 1 (got {value!r})", key=f"faults.{name}")
+
+    @property
+    def any(self) -> bool:
+        return bool(self.error_rate or self.rate_limit_rate or self.hang_rate or self.drop_rate)
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorConfig:
+    """Everything an emulator needs; every field has a working default.
+
+    - ``seed``: answers, lengths, latency draws and faults are functions of it and the request.
+    - ``profiles_file``: JSON/YAML merged over the shipped profiles (see ``profiles.py``).
+    - ``replay_paths``: RouterBench-format CSV files (or folders of them) whose recorded answers
+      are served when a prompt matches; read once, when the app is created.
+    - ``overrides``: fields forced on every profile (fixed latency, speed, rpm/tpm).
+    - ``answer_tokens``: range of the seeded length of generated answers without ``max_tokens``.
+    - ``openai_cache_ttl_s``: how long an unused OpenAI prompt prefix stays cached (OpenAI
+      documents 5-10 minutes of inactivity; the low end is the default).
+    - ``clock``/``sleep``: injectable time (monotonic seconds) and latency sleep, for tests.
+    """
+
+    seed: int = 0
+    profiles_file: str | Path | None = None
+    replay_paths: Sequence[str | Path] = ()
+    overrides: ProfileOverrides = field(default_factory=ProfileOverrides)
+    faults: FaultConfig = field(default_factory=FaultConfig)
+    answer_tokens: tuple[int, int] = (20, 200)
+    openai_cache_ttl_s: float = 300.0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep

@@ -1,0 +1,156 @@
+"""The provider-neutral core: from a parsed chat request to an error or a plan of the answer.
+
+The wire modules turn HTTP bodies into a :class:`ParsedCall` and turn a :class:`Failure` or
+:class:`Plan` back into each provider's format; ``app.py`` does the waiting and the sending.
+Nothing here does I/O, so every rule (limits, caching, faults, latency) is decided in one place
+and in microseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Literal
+
+from inferopt.emulator import token_runs
+from inferopt.emulator.answers import Answer, AnswerSource
+from inferopt.emulator.config import EmulatorConfig
+from inferopt.emulator.draws import FaultKind, OccurrenceCounter, draw
+from inferopt.emulator.latency import LatencyPlan, plan_latency
+from inferopt.emulator.limits import LimitDecision, RateLimiter
+from inferopt.emulator.profiles import ModelProfile, ProfileTable, Provider, load_profiles
+from inferopt.emulator.prompt_cache import AnthropicPromptCache, Breakpoint, CacheUsage, OpenAIPromptCache
+from inferopt.emulator.replay import ReplayIndex, load_replay
+from inferopt.emulator.stats import EmulatorStats
+from inferopt.emulator.token_runs import TokenRun
+from inferopt.tokens import REPLY_PRIMER_TOKENS
+
+FailureKind = Literal[
+    "auth", "bad_request", "unknown_model", "context_length", "max_tokens", "rate_limited", "server_error"
+]
+
+
+@dataclass(slots=True)
+class ParsedCall:
+    """A chat request as the engine needs it, whichever wire format it arrived in.
+
+    ``runs`` is the prompt as token runs in the provider's order (tools, system, messages);
+    ``digest`` identifies the prompt (not max_tokens or streaming, so those never change the
+    answer's words). ``block_ends``/``breakpoints`` are Anthropic's cacheable blocks.
+    """
+
+    model: str
+    runs: list[TokenRun]
+    last_user_text: str
+    digest: bytes
+    max_tokens: int | None = None
+    stop: tuple[str, ...] = ()
+    stream: bool = False
+    include_usage: bool = False
+    block_ends: list[int] = field(default_factory=list)
+    breakpoints: list[Breakpoint] = field(default_factory=list)
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(len(r) for r in self.runs) + REPLY_PRIMER_TOKENS
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """An error answer, in neutral terms; each wire module words it its provider's way.
+
+    ``requested``/``limit`` carry the numbers of context-length and max_tokens errors;
+    ``decision`` the limit state of a 429; ``param`` the request field a 400 is about.
+    """
+
+    status: int
+    kind: FailureKind
+    message: str = ""
+    model: str = ""
+    requested: int = 0
+    limit: int = 0
+    decision: LimitDecision | None = None
+    known_models: tuple[str, ...] = ()
+    param: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything about a successful answer, decided before the first byte is sent."""
+
+    model: str
+    profile: ModelProfile
+    answer: Answer
+    prompt_tokens: int
+    cache: CacheUsage
+    latency: LatencyPlan
+    fault: FaultKind
+    limit: LimitDecision
+
+
+def tenant_of(api_key: str) -> bytes:
+    """A digest standing for the API key: enough to keep tenants apart, useless to an attacker."""
+    return hashlib.blake2b(api_key.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+class Engine:
+    """The state of one emulator: profiles, replay data, caches, limits, counters."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self.profiles: ProfileTable = load_profiles(config.profiles_file, config.overrides)
+        self.replay: ReplayIndex = load_replay(config.replay_paths)
+        self.answers = AnswerSource(config.seed, self.replay, config.answer_tokens)
+        self.openai_cache = OpenAIPromptCache(config.clock, config.openai_cache_ttl_s)
+        self.anthropic_cache = AnthropicPromptCache(config.clock)
+        self.limiter = RateLimiter()
+        self.occurrences = OccurrenceCounter()
+        self.stats = EmulatorStats()
+        # Load the tokenizers now, not inside the first request a benchmark times.
+        for name in self.profiles.names():
+            token_runs.count("warm up", name)
+
+    def plan(self, provider: Provider, call: ParsedCall, tenant: bytes) -> Failure | Plan:
+        """Decide the outcome of one request (and update caches, limits and counters)."""
+        profile = self.profiles.lookup(call.model, provider)
+        if profile is None:
+            return Failure(404, "unknown_model", model=call.model, known_models=tuple(self.profiles.names(provider)))
+        prompt_tokens = call.prompt_tokens
+        if prompt_tokens > profile.context_window:
+            return Failure(
+                400, "context_length", model=call.model, requested=prompt_tokens, limit=profile.context_window
+            )
+        if call.max_tokens is not None and call.max_tokens > profile.max_output_tokens:
+            return Failure(
+                400, "max_tokens", model=call.model, requested=call.max_tokens, limit=profile.max_output_tokens
+            )
+
+        seed = self.config.seed
+        identity = call.digest + profile.name.encode()
+        draws = draw(seed, identity, self.occurrences.next(identity), self.config.faults, profile.error_rate)
+        now = self.config.clock()
+        if draws.fault == "rate_limit":
+            self.stats.faults["rate_limit"] += 1
+            self.limiter.block(tenant, profile.name, now + self.config.faults.rate_limit_burst_s)
+
+        answer = self.answers.answer(profile.name, call.last_user_text, call.digest, call.max_tokens, call.stop)
+        charge = prompt_tokens + (call.max_tokens if call.max_tokens is not None else answer.output_tokens)
+        decision = self.limiter.check(tenant, profile.name, profile.rpm, profile.tpm, charge, now)
+        if not decision.allowed:
+            return Failure(429, "rate_limited", model=call.model, requested=charge, decision=decision)
+        if draws.fault == "error":
+            self.stats.faults["error"] += 1
+            return Failure(500, "server_error", model=call.model)
+
+        salt = tenant + profile.name.encode()
+        if provider == "openai":
+            cache = CacheUsage(read=self.openai_cache.cached_tokens(salt, call.runs, profile.min_cacheable_tokens))
+        else:
+            cache = self.anthropic_cache.usage(
+                salt, call.runs, call.block_ends, call.breakpoints, profile.min_cacheable_tokens
+            )
+        fault: FaultKind = draws.fault if draws.fault in ("hang", "drop") else "none"
+        if fault != "none":
+            self.stats.faults[fault] += 1
+        latency = plan_latency(profile, answer.output_tokens, draws.latency)
+        return Plan(call.model, profile, answer, prompt_tokens, cache, latency, fault, decision)

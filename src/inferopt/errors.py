@@ -1,0 +1,141 @@
+"""Every error inferopt raises, under one root.
+
+::
+
+    InferoptError
+    ├── ConfigError                 bad config file, key or value (names file, key and fix)
+    ├── UnknownModelError           a model name that no alias, provider or price table knows
+    ├── PricingError                a price file that cannot be read
+    ├── BudgetExceededError         a spend limit would be crossed
+    └── ProviderError               anything that went wrong talking to a provider
+        ├── ProviderHTTPError       the provider answered with an error status (status, request id)
+        │   ├── AuthenticationError     401/403
+        │   ├── RateLimitedError        429, with retry_after (seconds) when the provider sent one
+        │   ├── ContextWindowExceededError   the prompt (plus max_tokens) does not fit the model
+        │   └── ServerError             5xx
+        ├── ProviderTimeoutError    no answer within the timeout
+        ├── ProviderConnectionError connection refused, reset or dropped mid-stream
+        └── ProviderProtocolError   the provider answered something we cannot parse
+
+``retryable`` on a ProviderError says whether trying the same request again may succeed
+(429, 5xx, timeouts, connection errors). Messages never contain API keys: anything that
+looks like a key is redacted by :func:`redact` before it reaches a message.
+"""
+
+from __future__ import annotations
+
+import re
+
+_KEY_PATTERNS = re.compile(
+    r"(sk-[A-Za-z0-9_\-]{8,}|sk-ant-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,}|"
+    r"(?i:bearer)\s+[A-Za-z0-9_\-\.]{8,})"
+)
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Replace API keys (known secrets and key-shaped strings) in ``text`` with ``[REDACTED]``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[REDACTED]")
+    return _KEY_PATTERNS.sub("[REDACTED]", text)
+
+
+class InferoptError(Exception):
+    """Root of every inferopt error."""
+
+
+class ConfigError(InferoptError):
+    """A config file, key or value is wrong. The message names the file, the key and the fix."""
+
+    def __init__(self, message: str, *, file: str | None = None, key: str | None = None) -> None:
+        where = ", ".join(p for p in (file and f"file {file}", key and f"key {key!r}") if p)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.file = file
+        self.key = key
+
+
+class UnknownModelError(InferoptError):
+    """No alias, provider or price entry knows this model name."""
+
+
+class PricingError(InferoptError):
+    """A price table could not be read."""
+
+
+class BudgetExceededError(InferoptError):
+    """A spend limit would be crossed by this request."""
+
+    def __init__(self, message: str, *, limit_usd: float | None = None, spent_usd: float | None = None):
+        super().__init__(message)
+        self.limit_usd = limit_usd
+        self.spent_usd = spent_usd
+
+
+class ProviderError(InferoptError):
+    """Something went wrong talking to a provider."""
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, provider: str = "", model: str = "") -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.model = model
+
+
+class ProviderHTTPError(ProviderError):
+    """The provider answered with an error status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        provider: str = "",
+        model: str = "",
+        request_id: str | None = None,
+        error_type: str | None = None,
+        body: str | None = None,
+    ) -> None:
+        rid = f" (request id {request_id})" if request_id else ""
+        super().__init__(f"{provider or 'provider'} HTTP {status}{rid}: {message}", provider=provider, model=model)
+        self.status = status
+        self.request_id = request_id
+        self.error_type = error_type
+        self.body = body
+        self.retryable = status == 408 or status == 409 or status == 429 or status >= 500
+
+
+class AuthenticationError(ProviderHTTPError):
+    """The provider rejected the credentials (401/403)."""
+
+
+class RateLimitedError(ProviderHTTPError):
+    """429: too many requests or tokens. ``retry_after`` is in seconds when the provider said."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class ContextWindowExceededError(ProviderHTTPError):
+    """The prompt plus max_tokens does not fit the model's context window."""
+
+
+class ServerError(ProviderHTTPError):
+    """The provider failed (5xx)."""
+
+
+class ProviderTimeoutError(ProviderError):
+    """No answer within the timeout."""
+
+    retryable = True
+
+
+class ProviderConnectionError(ProviderError):
+    """Connection refused, reset, or dropped mid-stream."""
+
+    retryable = True
+
+
+class ProviderProtocolError(ProviderError):
+    """The provider answered something that does not follow its wire format."""

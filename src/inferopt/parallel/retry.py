@@ -1,0 +1,211 @@
+"""Retries: a sans-I/O decision machine and a ``Retrying`` wrapper that drives it.
+
+:class:`RetryState` decides, given what happened, whether to attempt again and how long to wait
+first; it never sleeps or reads a clock itself, so it is tested without time passing (as
+tenacity's ``iter()``). :class:`Retrying` is the Model wrapper: a short loop over the state.
+
+Rules:
+
+- Only retryable errors are retried (``ProviderError.retryable``: 429, 408/409, 5xx, timeouts,
+  connection resets). A 400 or 401 fails at once: trying again cannot help and costs money.
+- The wait is exponential backoff with full jitter (AWS's "Exponential Backoff and Jitter"):
+  ``uniform(0, min(max_backoff, initial * multiplier ** (n - 1)))``. When the provider says how
+  long to wait (``Retry-After`` / ``retry-after-ms``), that wins, plus up to 10% jitter so clients
+  told the same moment do not all return at once.
+- A per-request deadline bounds the whole retry sequence: a wait that would end past it is not
+  taken, the last error is raised instead.
+- An optional :class:`RetryBudget` caps retries at a fraction of requests (gRPC's and Finagle's
+  retry budgets), so a struggling provider is not hit by a retry storm.
+- A stream is retried only before its first text delta: after that the caller has seen text, and
+  a retry would repeat it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from inferopt.errors import ProviderError, RateLimitedError
+from inferopt.types import ChatRequest, ChatResponse, Model, StreamEvent, TextDelta
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    initial_backoff_s: float = 0.5
+    max_backoff_s: float = 30.0
+    multiplier: float = 2.0
+    honour_retry_after: bool = True
+    max_retry_after_s: float = 300.0
+    deadline_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if self.initial_backoff_s < 0 or self.max_backoff_s < 0 or self.multiplier < 1:
+            raise ValueError("backoff must be non-negative and multiplier at least 1")
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Wait ``seconds``, then attempt again."""
+
+    seconds: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class GiveUp:
+    """Stop and raise the last error."""
+
+    reason: str
+
+
+class RetryBudget:
+    """Allows retries up to ``ratio`` of requests, plus ``min_per_window`` retries, per window.
+
+    Each request deposits ``ratio`` tokens; each retry withdraws one. Shared by every request of
+    a client, so when a provider fails broadly the retries stay a small fraction of traffic.
+    """
+
+    def __init__(self, ratio: float = 0.2, min_retries: float = 10.0, max_tokens: float = 1000.0) -> None:
+        self.ratio = ratio
+        self.max_tokens = max_tokens
+        self._tokens = min_retries
+
+    def record_request(self) -> None:
+        self._tokens = min(self.max_tokens, self._tokens + self.ratio)
+
+    def try_withdraw(self) -> bool:
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+
+class RetryState:
+    """The decisions of one request's retry sequence (sans-I/O: the caller supplies ``now``)."""
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        *,
+        started: float,
+        rng: random.Random,
+        budget: RetryBudget | None = None,
+    ) -> None:
+        self.policy = policy
+        self.started = started
+        self.attempts = 1
+        self._rng = rng
+        self._budget = budget
+
+    def backoff(self) -> float:
+        p = self.policy
+        ceiling = min(p.max_backoff_s, p.initial_backoff_s * p.multiplier ** (self.attempts - 1))
+        return self._rng.uniform(0.0, ceiling)
+
+    def after_failure(self, error: BaseException, now: float) -> Sleep | GiveUp:
+        """What to do after attempt ``self.attempts`` failed with ``error`` at time ``now``."""
+        if not (isinstance(error, ProviderError) and error.retryable):
+            return GiveUp("not retryable")
+        if self.attempts >= self.policy.max_attempts:
+            return GiveUp(f"gave up after {self.attempts} attempts")
+        wait, reason = self.backoff(), "backoff"
+        retry_after = error.retry_after if isinstance(error, RateLimitedError) else None
+        if self.policy.honour_retry_after and retry_after is not None:
+            if retry_after > self.policy.max_retry_after_s:
+                return GiveUp(f"provider asked to wait {retry_after:.0f} s, over max_retry_after_s")
+            wait, reason = retry_after * (1.0 + 0.1 * self._rng.random()), "retry-after"
+        deadline = self.policy.deadline_s
+        if deadline is not None and now + wait - self.started > deadline:
+            return GiveUp(f"the next attempt would start past the {deadline:g} s deadline")
+        if self._budget is not None and not self._budget.try_withdraw():
+            return GiveUp("retry budget exhausted (too many retries across recent requests)")
+        self.attempts += 1
+        return Sleep(wait, reason)
+
+
+class Retrying:
+    """A Model that retries its inner Model's retryable failures (see the module docstring).
+
+    ``response.annotations["attempts"]`` says how many attempts the answer took.
+    """
+
+    def __init__(
+        self,
+        inner: Model,
+        policy: RetryPolicy | None = None,
+        *,
+        budget: RetryBudget | None = None,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.inner = inner
+        self.policy = policy or RetryPolicy()
+        self.budget = budget
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng or random.Random()
+
+    def _state(self) -> RetryState:
+        if self.budget is not None:
+            self.budget.record_request()
+        return RetryState(self.policy, started=self._clock(), rng=self._rng, budget=self.budget)
+
+    async def _wait_or_raise(self, state: RetryState, error: BaseException) -> None:
+        action = state.after_failure(error, self._clock())
+        if isinstance(action, GiveUp):
+            if state.attempts > 1:
+                error.add_note(f"inferopt: {action.reason} ({state.attempts} attempts)")
+            raise error
+        await self._sleep(action.seconds)
+
+    async def complete(self, request: ChatRequest) -> ChatResponse:
+        state = self._state()
+        while True:
+            try:
+                response = await self.inner.complete(request)
+            except ProviderError as error:
+                await self._wait_or_raise(state, error)
+                continue
+            response.annotations["attempts"] = state.attempts
+            return response
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        state = self._state()
+        while True:
+            started_text = False
+            upstream = self.inner.stream(request)
+            try:
+                async for event in upstream:
+                    if isinstance(event, TextDelta):
+                        started_text = True
+                    else:
+                        event.response.annotations["attempts"] = state.attempts
+                    yield event
+                return
+            except ProviderError as error:
+                if started_text:
+                    raise
+                await self._wait_or_raise(state, error)
+            finally:
+                close = getattr(upstream, "aclose", None)
+                if close is not None:
+                    await close()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def retrying_from_options(inner: Model, options: Mapping[str, Any]) -> Retrying:
+    """The ``retry`` entry of a config stack: RetryPolicy fields, plus ``budget_ratio``."""
+    fields = dict(options)
+    ratio = fields.pop("budget_ratio", None)
+    budget = RetryBudget(ratio=float(ratio)) if ratio is not None else None
+    return Retrying(inner, RetryPolicy(**fields), budget=budget)

@@ -1,0 +1,55 @@
+"""Public test doubles: a Model made from a function, for unit tests of wrappers and apps.
+
+Integration tests use the emulator over real HTTP; these are for testing a wrapper's own logic
+fast and deterministically (as pydantic-ai's ``FunctionModel`` is).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+from inferopt.tokens import count_message_tokens, count_tokens
+from inferopt.types import ChatRequest, ChatResponse, StreamDone, StreamEvent, TextDelta, Usage
+
+Answer = Callable[[ChatRequest], str | ChatResponse | Awaitable[str | ChatResponse]]
+
+
+@dataclass
+class FunctionModel:
+    """A Model whose answer is ``answer(request)``: a string (usage counted for you) or a response.
+
+    ``calls`` records every request received, so tests can assert what reached the model.
+    ``chunk_size`` splits streamed text into pieces of that many characters.
+    """
+
+    answer: Answer
+    name: str = "function-model"
+    chunk_size: int = 8
+    calls: list[ChatRequest] = field(default_factory=list)
+
+    async def complete(self, request: ChatRequest) -> ChatResponse:
+        self.calls.append(request)
+        result = self.answer(request)
+        if inspect.isawaitable(result):
+            result = await result
+        if isinstance(result, ChatResponse):
+            return result
+        usage = Usage(
+            input_tokens=count_message_tokens(request.messages, request.model),
+            output_tokens=count_tokens(result, request.model),
+        )
+        return ChatResponse(
+            id=f"fn-{len(self.calls)}", model=request.model, content=result, usage=usage, provider=self.name
+        )
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        response = await self.complete(request)
+        text = response.content
+        for start in range(0, len(text), self.chunk_size):
+            yield TextDelta(text[start : start + self.chunk_size])
+        yield StreamDone(response)
+
+    async def aclose(self) -> None:
+        return None
