@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import warnings
-from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any, TypeVar
 
 from inferopt.config import Config, load_config
 from inferopt.errors import UnknownModelError
+from inferopt.parallel.mapping import map_ordered, map_unordered
 from inferopt.pricing import CostUnknownWarning, ModelPrice, PriceCatalog, cost_of, default_catalog
 from inferopt.resolve import Resolver, Route
 from inferopt.stack import build_stack, validate_stack
@@ -152,6 +153,42 @@ class AsyncClient:
             if close is not None:
                 await close()
 
+    async def map(
+        self,
+        prompts: Iterable[Prompt],
+        *,
+        model: str | None = None,
+        concurrency: int = 64,
+        system: str | None = None,
+        **params: Any,
+    ) -> list[ChatResponse | Exception]:
+        """Answer many prompts concurrently; results in input order, a failed item's slot holds its error.
+
+        Provider limits (RPM/TPM) and retries come from the config's stack (``rate_limit``, ``retry``);
+        ``concurrency`` caps requests in flight from this call.
+        """
+
+        async def one(prompt: Prompt) -> ChatResponse:
+            return await self.complete(prompt, model=model, system=system, **params)
+
+        return await map_ordered(one, prompts, concurrency=concurrency)
+
+    def map_unordered(
+        self,
+        prompts: Iterable[Prompt],
+        *,
+        model: str | None = None,
+        concurrency: int = 64,
+        system: str | None = None,
+        **params: Any,
+    ) -> AsyncIterator[tuple[int, ChatResponse | Exception]]:
+        """Like :meth:`map`, but yields ``(index, result)`` as each finishes (for writing results as they come)."""
+
+        async def one(prompt: Prompt) -> ChatResponse:
+            return await self.complete(prompt, model=model, system=system, **params)
+
+        return map_unordered(one, prompts, concurrency=concurrency)
+
     async def aclose(self) -> None:
         for model in self._injected.values():
             await model.aclose()
@@ -207,6 +244,11 @@ class Client:
 
     def complete(self, prompt: Prompt, **kwargs: Any) -> ChatResponse:
         result: ChatResponse = self._thread.run(self._async.complete(prompt, **kwargs))
+        return result
+
+    def map(self, prompts: Iterable[Prompt], **kwargs: Any) -> list[ChatResponse | Exception]:
+        """Blocking twin of :meth:`AsyncClient.map`."""
+        result: list[ChatResponse | Exception] = self._thread.run(self._async.map(prompts, **kwargs))
         return result
 
     def stream(self, prompt: Prompt, **kwargs: Any) -> Iterator[StreamEvent]:

@@ -58,9 +58,11 @@ def build_stack(model: Model, stack: list[dict[str, Any]], source: str | None = 
 
 def _register_builtins() -> None:
     # Built-in wrappers register through the same function a user's would.
+    from inferopt.parallel.limits import rate_limited_from_options
     from inferopt.parallel.retry import retrying_from_options
 
     register_wrapper("retry", retrying_from_options)
+    register_wrapper("rate_limit", rate_limited_from_options)
 
 
 _register_builtins()

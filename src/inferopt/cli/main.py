@@ -6,6 +6,7 @@ import click
 
 from inferopt import __version__
 from inferopt.cli.ask import ask
+from inferopt.cli.batch import batch
 from inferopt.cli.emulate import emulate
 from inferopt.cli.prices import prices
 
@@ -21,6 +22,7 @@ def cli() -> None:
 
 
 cli.add_command(ask)
+cli.add_command(batch)
 cli.add_command(emulate)
 cli.add_command(prices)
 

@@ -16,6 +16,7 @@ Rules:
   taken, the last error is raised instead.
 - An optional :class:`RetryBudget` caps retries at a fraction of requests (gRPC's and Finagle's
   retry budgets), so a struggling provider is not hit by a retry storm.
+- ``request.options["on_retry"]``, if set, is called with ``(error, wait_seconds)`` before each wait.
 - A stream is retried only before its first text delta: after that the caller has seen text, and
   a retry would repeat it.
 """
@@ -158,12 +159,15 @@ class Retrying:
             self.budget.record_request()
         return RetryState(self.policy, started=self._clock(), rng=self._rng, budget=self.budget)
 
-    async def _wait_or_raise(self, state: RetryState, error: BaseException) -> None:
+    async def _wait_or_raise(self, state: RetryState, error: BaseException, request: ChatRequest) -> None:
         action = state.after_failure(error, self._clock())
         if isinstance(action, GiveUp):
             if state.attempts > 1:
                 error.add_note(f"inferopt: {action.reason} ({state.attempts} attempts)")
             raise error
+        observer = request.options.get("on_retry")
+        if observer is not None:  # e.g. a batch job's progress bar counting retries
+            observer(error, action.seconds)
         await self._sleep(action.seconds)
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
@@ -172,7 +176,7 @@ class Retrying:
             try:
                 response = await self.inner.complete(request)
             except ProviderError as error:
-                await self._wait_or_raise(state, error)
+                await self._wait_or_raise(state, error, request)
                 continue
             response.annotations["attempts"] = state.attempts
             return response
@@ -193,7 +197,7 @@ class Retrying:
             except ProviderError as error:
                 if started_text:
                     raise
-                await self._wait_or_raise(state, error)
+                await self._wait_or_raise(state, error, request)
             finally:
                 close = getattr(upstream, "aclose", None)
                 if close is not None:

@@ -1,0 +1,162 @@
+"""``inferopt batch``: large offline jobs. ``run`` answers a JSONL file concurrently and resumably."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from inferopt.cli.common import clean_errors, config_option, load_checked
+from inferopt.client import AsyncClient
+from inferopt.config import Config
+from inferopt.parallel.jobs.journal import journal_path
+from inferopt.parallel.jobs.rows import JobSpec
+from inferopt.parallel.jobs.runner import BatchRunner, JobPaths
+from inferopt.parallel.jobs.summary import JobStats
+
+
+@click.group()
+def batch() -> None:
+    """Large offline jobs: thousands to millions of prompts."""
+
+
+def with_limits(config: Config, rpm: float | None, tpm: float | None, max_attempts: int) -> Config:
+    """The config's stack with the command line's retry and rate limits added (config entries win)."""
+    names = {name for layer in config.stack for name in layer}
+    stack: list[dict[str, Any]] = []
+    if "retry" not in names:
+        stack.append({"retry": {"max_attempts": max_attempts}})
+    if "rate_limit" not in names and (rpm or tpm):
+        stack.append({"rate_limit": {"rpm": rpm, "tpm": tpm}})
+    return config.model_copy(update={"stack": stack + list(config.stack)})
+
+
+def _progress_line(stats: JobStats) -> str:
+    wall = stats.wall_s or 1e-9
+    tokens = stats.input_tokens + stats.output_tokens
+    return (
+        f"done {stats.done + stats.skipped} · failed {stats.failed} · retries {stats.retries} · "
+        f"{(stats.done + stats.failed) / wall:.1f} req/s · {tokens / wall:.0f} tok/s · ${stats.cost_usd:.4f}"
+    )
+
+
+async def _run(runner: BatchRunner, show_progress: bool, console: Console, total_hint: int) -> JobStats:
+    if not show_progress:
+        return await runner.run()
+    columns = (
+        TextColumn("[bold]batch"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[line]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=False, refresh_per_second=8) as progress:
+        task = progress.add_task("batch", total=total_hint, line="starting")
+
+        def update(stats: JobStats) -> None:
+            progress.update(task, completed=stats.finished, line=_progress_line(stats))
+
+        runner.on_progress = update
+        stats = await runner.run()
+        update(stats)
+        return stats
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+@batch.command("run")
+@click.argument("input_path", metavar="INPUT.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "output_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Results, one JSON line per input line, in input order.",
+)
+@click.option("--model", "-m", default=None, help="Model for rows that do not name one (default: the config's).")
+@click.option("--template", default=None, help='Prompt for {"id", "text"} rows, e.g. "Classify sentiment: {text}".')
+@click.option("--system", default=None, help="System prompt added to every request.")
+@click.option("--max-tokens", type=int, default=None)
+@click.option("--temperature", type=float, default=None)
+@click.option("--concurrency", "-c", type=int, default=64, show_default=True, help="Requests in flight at most.")
+@click.option("--rpm", type=float, default=None, help="Requests per minute to stay under.")
+@click.option("--tpm", type=float, default=None, help="Tokens per minute to stay under (prompt + max_tokens).")
+@click.option("--max-attempts", type=int, default=5, show_default=True, help="Attempts per item for retryable errors.")
+@click.option("--restart", is_flag=True, help="Discard an unfinished earlier run of this job and start over.")
+@click.option("--resume", is_flag=True, help="Finish an interrupted run (the default when its journal exists).")
+@click.option("--progress/--no-progress", default=None, help="Live progress bar (default: on in a terminal).")
+@config_option
+@clean_errors
+def run(
+    input_path: Path,
+    output_path: Path,
+    model: str | None,
+    template: str | None,
+    system: str | None,
+    max_tokens: int | None,
+    temperature: float | None,
+    concurrency: int,
+    rpm: float | None,
+    tpm: float | None,
+    max_attempts: int,
+    restart: bool,
+    resume: bool,
+    progress: bool | None,
+    config_path: str | None,
+) -> None:
+    """Answer every line of INPUT.jsonl; resumable after a crash, Ctrl-C or kill -9.
+
+    Lines are chat requests ({"messages": [...]}) or data rows ({"id": ..., "text": ...}) filled into
+    --template. Malformed lines are listed in OUTPUT.errors.jsonl with their line numbers; the rest run.
+    """
+    console = Console(stderr=True)
+    journal = journal_path(output_path)
+    if restart:
+        journal.unlink(missing_ok=True)
+    elif journal.exists():
+        console.print(f"resuming: answers already recorded in {journal} are kept and not sent again")
+    elif resume:
+        console.print(f"nothing to resume ({journal} does not exist); starting the job")
+    params = {k: v for k, v in (("max_tokens", max_tokens), ("temperature", temperature)) if v is not None}
+    config = with_limits(load_checked(config_path), rpm, tpm, max_attempts)
+    client = AsyncClient(config)
+    runner = BatchRunner(
+        client, JobPaths(input_path, output_path), JobSpec(model, template, system, params), concurrency=concurrency
+    )
+    show = console.is_terminal if progress is None else progress
+
+    async def main() -> JobStats:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)  # journal stays consistent: resume later
+        try:
+            return await _run(runner, show, console, _count_lines(input_path))
+        finally:
+            await client.aclose()
+
+    try:
+        stats = asyncio.run(main())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        console.print(
+            f"interrupted: {runner.stats.done} answers recorded in {journal}; run the same command "
+            "again to finish the job"
+        )
+        raise SystemExit(130) from None
+    for line in stats.lines():
+        console.print(line, highlight=False, soft_wrap=True)
+    if stats.finished == stats.total:
+        console.print(f"wrote {output_path}" + (f"; invalid lines in {runner.paths.errors}" if stats.invalid else ""))
+    if stats.failed:
+        console.print(f"{stats.failed} items failed; run the same command again to retry them")

@@ -1,0 +1,95 @@
+"""Input rows of a batch job: full chat requests, or ``{"id", "text"}`` rows filled into a template.
+
+A line is one of:
+
+- a chat request in OpenAI's shape: ``{"custom_id"|"id": ..., "messages": [...], "model"?: ..., "max_tokens"?: ...}``
+- a data row: ``{"id": ..., "text": ..., ...}`` with ``--template "Classify: {text}"`` (any field of the
+  row can appear in the template) and optional ``--system``.
+
+A line that is not JSON, not an object, or neither shape is an :class:`InputProblem` with its
+line number; the job records it in the errors file and goes on with the rest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from inferopt.types import ChatRequest, Message
+
+REQUEST_FIELDS = {"max_tokens", "temperature", "top_p", "stop", "seed", "tools", "tool_choice", "response_format"}
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """What turns rows into requests; part of a job's identity (a changed spec is a different job)."""
+
+    model: str | None = None
+    template: str | None = None
+    system: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def identity(self) -> dict[str, Any]:
+        return {"model": self.model, "template": self.template, "system": self.system, "params": self.params}
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    index: int  # 0-based position among the input's lines
+    line: int  # 1-based line number, for messages
+    id: str
+    request: ChatRequest
+
+
+@dataclass(frozen=True, slots=True)
+class InputProblem:
+    index: int
+    line: int
+    reason: str
+    text: str
+
+
+def _request(data: dict[str, Any], spec: JobSpec, default_model: str) -> ChatRequest:
+    model = str(data.get("model") or spec.model or default_model)
+    params = {**spec.params, **{k: data[k] for k in REQUEST_FIELDS if k in data}}
+    if "messages" in data:
+        messages = data["messages"]
+        if not isinstance(messages, list) or not messages:
+            raise ValueError("'messages' must be a non-empty list of {role, content} objects")
+        parsed = [Message.from_openai(m) for m in messages]
+        if spec.system and not any(m.role == "system" for m in parsed):
+            parsed.insert(0, Message("system", spec.system))
+        return ChatRequest(model=model, messages=parsed, **params)
+    if "text" in data:
+        if spec.template:
+            try:
+                prompt = spec.template.format_map(data)
+            except KeyError as exc:
+                raise ValueError(f"--template uses field {exc} which this row does not have") from None
+        else:
+            prompt = str(data["text"])
+        return ChatRequest.of(prompt, model=model, system=spec.system, **params)
+    raise ValueError("a row needs 'messages' (a chat request) or 'text' (a data row for --template)")
+
+
+def read_rows(path: Path, spec: JobSpec, default_model: str) -> Iterator[Row | InputProblem]:
+    """Every non-blank line of ``path`` as a Row or an InputProblem, lazily (inputs can be huge)."""
+    with path.open(encoding="utf-8") as lines:
+        index = 0
+        for number, raw in enumerate(lines, start=1):
+            text = raw.strip()
+            if not text:
+                continue
+            try:
+                data = json.loads(text)
+                if not isinstance(data, dict):
+                    raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+                row_id = str(data.get("custom_id", data.get("id", f"line-{number}")))
+                yield Row(index, number, row_id, _request(data, spec, default_model))
+            except (ValueError, KeyError, TypeError) as exc:
+                reason = f"not valid JSON: {exc}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+                yield InputProblem(index, number, reason, text[:500])
+            index += 1

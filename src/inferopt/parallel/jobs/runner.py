@@ -1,0 +1,157 @@
+"""Run a batch job: rows -> the client's stack, concurrently, journaled, with live progress.
+
+The runner reads rows lazily, skips the ones an earlier run answered, sends the rest through
+``AsyncClient.map_unordered`` (so the config's stack — retries, rate limits, caches — applies),
+records each result in the journal the moment it finishes, and merges the journal into the output
+in input order at the end. Interrupted runs are resumed by running the same command again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from inferopt.client import AsyncClient
+from inferopt.errors import ProviderHTTPError
+from inferopt.parallel.jobs.journal import Journal, fingerprint, journal_path, write_problems
+from inferopt.parallel.jobs.rows import InputProblem, JobSpec, Row, read_rows
+from inferopt.parallel.jobs.summary import JobStats
+from inferopt.types import ChatRequest, ChatResponse
+
+
+@dataclass(frozen=True, slots=True)
+class JobPaths:
+    input: Path
+    output: Path
+
+    @property
+    def journal(self) -> Path:
+        return journal_path(self.output)
+
+    @property
+    def errors(self) -> Path:
+        return self.output.with_name(self.output.stem + ".errors.jsonl")
+
+
+def ok_record(row: Row, response: ChatResponse) -> dict[str, Any]:
+    u = response.usage
+    return {
+        "index": row.index,
+        "id": row.id,
+        "status": "ok",
+        "answer": response.content,
+        "model": response.model,
+        "finish_reason": response.finish_reason,
+        "usage": {
+            "input_tokens": u.input_tokens,
+            "output_tokens": u.output_tokens,
+            "cache_read_tokens": u.cache_read_tokens,
+            "cache_write_tokens": u.cache_write_tokens,
+        },
+        "cost_usd": response.cost_usd,
+        "latency_s": round(response.latency_s or 0.0, 6),
+        "attempts": response.annotations.get("attempts", 1),
+        "emulated": response.emulated,
+    }
+
+
+def error_record(row: Row, error: Exception) -> dict[str, Any]:
+    detail: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
+    if isinstance(error, ProviderHTTPError):
+        detail["status"] = error.status
+    return {"index": row.index, "id": row.id, "status": "error", "error": detail}
+
+
+def invalid_record(problem: InputProblem) -> dict[str, Any]:
+    return {
+        "index": problem.index,
+        "id": f"line-{problem.line}",
+        "status": "invalid",
+        "error": {"type": "InvalidInputLine", "line": problem.line, "message": problem.reason},
+    }
+
+
+class BatchRunner:
+    def __init__(
+        self,
+        client: AsyncClient,
+        paths: JobPaths,
+        spec: JobSpec,
+        *,
+        concurrency: int = 64,
+        on_progress: Callable[[JobStats], None] | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.client = client
+        self.paths = paths
+        self.spec = spec
+        self.concurrency = concurrency
+        self.on_progress = on_progress
+        self.clock = clock
+        self.stats = JobStats()
+        self.journal = Journal(paths.journal, {"input_sha256": fingerprint(paths.input), "spec": spec.identity()})
+        self.problems: list[dict[str, Any]] = []
+
+    def _pending(self, answered: set[int]) -> Iterator[Row]:
+        default_model = self.client.config.default_model or ""
+        for item in read_rows(self.paths.input, self.spec, default_model):
+            self.stats.total += 1
+            if isinstance(item, InputProblem):
+                self.stats.invalid += 1
+                self.problems.append({"line": item.line, "error": item.reason, "text": item.text})
+                self.journal.record(invalid_record(item))
+                continue
+            if item.index in answered:
+                self.stats.skipped += 1
+                continue
+            yield item
+
+    def _on_retry(self, error: BaseException, wait: float) -> None:
+        self.stats.retries += 1
+
+    async def run(self) -> JobStats:
+        self.journal.load()
+        answered = self.journal.answered()
+        self.journal.open()
+        started = self.clock()
+        pending: dict[int, Row] = {}
+
+        def requests() -> Iterator[ChatRequest]:
+            for position, row in enumerate(self._pending(answered)):
+                pending[position] = row
+                row.request.options["on_retry"] = self._on_retry
+                yield row.request
+
+        try:
+            async for position, result in self.client.map_unordered(requests(), concurrency=self.concurrency):
+                self._record(pending.pop(position), result)
+                self.stats.wall_s = self.clock() - started
+                if self.on_progress is not None:
+                    self.on_progress(self.stats)
+        finally:
+            self.stats.wall_s = self.clock() - started
+            if self.problems:
+                write_problems(self.paths.errors, self.problems)
+        if self.stats.finished == self.stats.total:
+            self.journal.merge_into(self.paths.output, self.stats.total)
+        else:
+            self.journal.close()
+        return self.stats
+
+    def _record(self, row: Row, result: ChatResponse | Exception) -> None:
+        s = self.stats
+        if isinstance(result, ChatResponse):
+            self.journal.record(ok_record(row, result))
+            s.done += 1
+            s.input_tokens += result.usage.input_tokens
+            s.output_tokens += result.usage.output_tokens
+            s.cached_tokens += result.usage.cache_read_tokens
+            s.cost_usd += result.cost_usd or 0.0
+            s.latencies.append(result.latency_s or 0.0)
+        else:
+            self.journal.record(error_record(row, result))
+            s.failed += 1
+            s.failures[type(result).__name__] += 1

@@ -1,0 +1,69 @@
+"""The numbers of a finished (or interrupted) job, and their one-screen rendering."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of ``values``; 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class JobStats:
+    total: int = 0
+    skipped: int = 0  # answered by an earlier run of the same job
+    done: int = 0
+    failed: int = 0
+    invalid: int = 0
+    retrying: int = 0
+    retries: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    failures: Counter[str] = field(default_factory=Counter)
+    wall_s: float = 0.0
+
+    @property
+    def finished(self) -> int:
+        return self.skipped + self.done + self.failed + self.invalid
+
+    @property
+    def sequential_s(self) -> float:
+        """Time the same answers would have taken one after another: the sum of their latencies."""
+        return sum(self.latencies)
+
+    @property
+    def speedup(self) -> float:
+        return self.sequential_s / self.wall_s if self.wall_s > 0 else 0.0
+
+    def lines(self) -> list[str]:
+        ran = self.done + self.failed
+        rate = ran / self.wall_s if self.wall_s > 0 else 0.0
+        tokens = self.input_tokens + self.output_tokens
+        lat = self.latencies
+        out = [
+            f"items       {self.total} total: {self.done} answered now, {self.skipped} answered earlier, "
+            f"{self.failed} failed, {self.invalid} invalid input lines",
+            f"wall time   {self.wall_s:.2f} s   throughput {rate:.1f} requests/s, "
+            f"{tokens / self.wall_s if self.wall_s > 0 else 0:.0f} tokens/s",
+            f"latency     p50 {percentile(lat, 50):.3f} s   p95 {percentile(lat, 95):.3f} s   "
+            f"p99 {percentile(lat, 99):.3f} s",
+            f"tokens      {self.input_tokens} in ({self.cached_tokens} cached), {self.output_tokens} out",
+            f"cost        ${self.cost_usd:.6f}" + (f"   retries {self.retries}" if self.retries else ""),
+            f"speed-up    {self.speedup:.1f}x over sequential ({self.sequential_s:.1f} s of summed latency "
+            f"in {self.wall_s:.1f} s)",
+        ]
+        if self.failures:
+            causes = ", ".join(f"{name}: {count}" for name, count in self.failures.most_common())
+            out.append(f"failures    {causes}")
+        return out

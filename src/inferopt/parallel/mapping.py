@@ -1,0 +1,63 @@
+"""Run one async call over many items with bounded concurrency, results as values.
+
+A fixed pool of ``concurrency`` workers pulls items from one shared iterator, so a million
+inputs cost a million small objects only as they are consumed, never a million tasks at once.
+Results come back as ``(index, result_or_error)`` as they complete (``map_unordered``), or in
+input order (``map_ordered``); an error is a value in its slot, never an exception that aborts
+the rest of the batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_DONE = object()
+
+
+async def map_unordered(
+    call: Callable[[T], Awaitable[R]], items: Iterable[T], *, concurrency: int
+) -> AsyncIterator[tuple[int, R | Exception]]:
+    """Yield ``(index, result)`` pairs as calls finish; an exception raised by a call is its result."""
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    source = enumerate(items)
+    # Bounded: when the consumer is slow (say, writing to disk) the workers wait instead of piling up results.
+    results: asyncio.Queue[object] = asyncio.Queue(maxsize=concurrency * 2)
+
+    async def worker() -> None:
+        for index, item in source:  # the iterator is shared: each item goes to exactly one worker
+            try:
+                result: R | Exception = await call(item)
+            except Exception as error:  # per-item failure is data, not control flow
+                result = error
+            await results.put((index, result))
+        await results.put(_DONE)
+
+    workers = [asyncio.ensure_future(worker()) for _ in range(concurrency)]
+    running = len(workers)
+    try:
+        while running:
+            entry = await results.get()
+            if entry is _DONE:
+                running -= 1
+                continue
+            yield entry  # type: ignore[misc]
+    finally:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+
+
+async def map_ordered(
+    call: Callable[[T], Awaitable[R]], items: Iterable[T], *, concurrency: int
+) -> list[R | Exception]:
+    """Results in input order; each slot holds the call's result or the exception it raised."""
+    slots: dict[int, R | Exception] = {}
+    async for index, result in map_unordered(call, items, concurrency=concurrency):
+        slots[index] = result
+    return [slots[i] for i in range(len(slots))]

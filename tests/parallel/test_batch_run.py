@@ -1,0 +1,150 @@
+"""``inferopt batch run`` as a user runs it: a subprocess against an emulator over real HTTP."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from inferopt.emulator import EmulatorConfig, EmulatorServer, FaultConfig, ProfileOverrides
+
+
+def write_rows(path: Path, n: int, *, bad_lines: dict[int, str] | None = None) -> None:
+    lines = [json.dumps({"id": f"r{i}", "text": f"review number {i} was fine"}) for i in range(n)]
+    for at, text in sorted((bad_lines or {}).items()):
+        lines.insert(at, text)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def config_for(server: EmulatorServer, tmp_path: Path) -> Path:
+    path = tmp_path / "inferopt.yaml"
+    path.write_text(
+        "providers:\n"
+        f"  emu: {{kind: openai, base_url: '{server.openai_base_url}', api_key_env: EMU_KEY}}\n"
+        "default_model: emu/gpt-4o-mini\n"
+    )
+    return path
+
+
+def batch(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "EMU_KEY": "sk-emulator-test"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "inferopt", "batch", "run", *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(process: subprocess.Popen[str]) -> tuple[int, str]:
+    _, err = process.communicate(timeout=120)
+    return process.returncode, err
+
+
+@pytest.fixture
+def server() -> Iterator[EmulatorServer]:
+    with EmulatorServer(EmulatorConfig(seed=3, overrides=ProfileOverrides(fixed_latency_s=0.05))) as running:
+        yield running
+
+
+def read_output(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_rows_answered_in_input_order_with_bad_lines_reported(server: EmulatorServer, tmp_path: Path) -> None:
+    write_rows(tmp_path / "in.jsonl", 30, bad_lines={5: "{broken", 12: "[1, 2]", 20: '{"id": "x", "nothing": 1}'})
+    code, err = finish(
+        batch(
+            tmp_path,
+            "in.jsonl",
+            "-o",
+            "out.jsonl",
+            "--template",
+            "Classify: {text}",
+            "--config",
+            str(config_for(server, tmp_path)),
+            "-c",
+            "8",
+        )
+    )
+    assert code == 0, err
+    rows = read_output(tmp_path / "out.jsonl")
+    assert len(rows) == 33 and [r["index"] for r in rows] == list(range(33))
+    assert [r["id"] for r in rows if r["status"] == "ok"] == [f"r{i}" for i in range(30)]
+    problems = [json.loads(x) for x in (tmp_path / "out.errors.jsonl").read_text().splitlines()]
+    assert [p["line"] for p in problems] == [6, 13, 21]
+    assert "not valid JSON" in problems[0]["error"] and "'messages'" in problems[2]["error"]
+    assert "30 answered now" in err and "3 invalid input lines" in err and "speed-up" in err
+    assert server.stats.requests_total == 30
+
+
+def test_kill_9_then_rerun_finishes_without_repeating_answers(tmp_path: Path) -> None:
+    n, concurrency = 120, 8
+    slow = EmulatorConfig(seed=5, overrides=ProfileOverrides(fixed_latency_s=0.1))
+    with EmulatorServer(slow) as server:
+        write_rows(tmp_path / "in.jsonl", n)
+        args = ("in.jsonl", "-o", "out.jsonl", "--config", str(config_for(server, tmp_path)), "-c", str(concurrency))
+        first = batch(tmp_path, *args)
+        journal = tmp_path / "out.jsonl.journal"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if journal.exists() and len(journal.read_text().splitlines()) > n // 2:
+                break
+            time.sleep(0.02)
+        first.send_signal(signal.SIGKILL)
+        first.communicate()  # reap it and close its pipes
+        recorded = len(journal.read_text().splitlines()) - 1
+        assert 0 < recorded < n, "the kill should land mid-job"
+        code, err = finish(batch(tmp_path, *args))
+        assert code == 0, err
+        assert "resuming" in err
+        rows = read_output(tmp_path / "out.jsonl")
+        assert [r["id"] for r in rows] == [f"r{i}" for i in range(n)] and all(r["status"] == "ok" for r in rows)
+        assert not journal.exists()
+        # Every item was sent once, except at most the ones in flight when the first run died.
+        assert n <= server.stats.requests_total <= n + concurrency
+
+
+def test_changed_input_refuses_to_mix_jobs(server: EmulatorServer, tmp_path: Path) -> None:
+    cfg = str(config_for(server, tmp_path))
+    write_rows(tmp_path / "in.jsonl", 5)
+    (tmp_path / "out.jsonl.journal").write_text('{"inferopt_journal": 1, "input_sha256": "other", "spec": {}}\n')
+    code, err = finish(batch(tmp_path, "in.jsonl", "-o", "out.jsonl", "--config", cfg))
+    assert code == 1 and "belongs to a different job" in err and "--restart" in err
+    code, err = finish(batch(tmp_path, "in.jsonl", "-o", "out.jsonl", "--config", cfg, "--restart"))
+    assert code == 0, err
+
+
+def test_faults_end_with_every_item_answered_or_failed_with_cause(tmp_path: Path) -> None:
+    faults = FaultConfig(error_rate=0.2, rate_limit_rate=0.05, rate_limit_burst_s=0.2, drop_rate=0.1)
+    noisy = EmulatorConfig(seed=11, overrides=ProfileOverrides(fixed_latency_s=0.01), faults=faults)
+    with EmulatorServer(noisy) as server:
+        write_rows(tmp_path / "in.jsonl", 60)
+        code, err = finish(
+            batch(
+                tmp_path,
+                "in.jsonl",
+                "-o",
+                "out.jsonl",
+                "--config",
+                str(config_for(server, tmp_path)),
+                "-c",
+                "16",
+                "--max-attempts",
+                "2",
+            )
+        )
+        assert code == 0, err
+        assert server.stats.errors > 0  # the faults really happened
+    rows = read_output(tmp_path / "out.jsonl")
+    assert len(rows) == 60
+    for row in rows:
+        assert row["status"] == "ok" or (row["status"] == "error" and row["error"]["type"].endswith("Error"))
+    assert "retries" in err
