@@ -148,3 +148,38 @@ def test_faults_end_with_every_item_answered_or_failed_with_cause(tmp_path: Path
     for row in rows:
         assert row["status"] == "ok" or (row["status"] == "error" and row["error"]["type"].endswith("Error"))
     assert "retries" in err
+
+
+def test_ray_engine_runs_shards_and_merges_in_order(server: EmulatorServer, tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="Ray not installed (pip install 'inferopt[ray]')")
+    write_rows(tmp_path / "in.jsonl", 40, bad_lines={7: "{oops"})
+    cfg = str(config_for(server, tmp_path))
+    code, err = finish(
+        batch(
+            tmp_path,
+            "in.jsonl",
+            "-o",
+            "out.jsonl",
+            "--config",
+            cfg,
+            "--engine",
+            "ray",
+            "--workers",
+            "2",
+            "--chunk-size",
+            "10",
+            "-c",
+            "4",
+        )
+    )
+    assert code == 0, err
+    rows = read_output(tmp_path / "out.jsonl")
+    assert [r["id"] for r in rows if r["status"] == "ok"] == [f"r{i}" for i in range(40)]
+    assert rows[7]["status"] == "invalid" and server.stats.requests_total == 40
+    assert "engine      ray: 4 tasks" in err
+
+
+def test_ray_engine_with_limits_needs_shared_redis(tmp_path: Path) -> None:
+    write_rows(tmp_path / "in.jsonl", 2)
+    code, err = finish(batch(tmp_path, "in.jsonl", "-o", "out.jsonl", "--engine", "ray", "--rpm", "60"))
+    assert code == 2 and "--limits-redis" in err

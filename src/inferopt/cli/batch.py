@@ -25,14 +25,19 @@ def batch() -> None:
     """Large offline jobs: thousands to millions of prompts."""
 
 
-def with_limits(config: Config, rpm: float | None, tpm: float | None, max_attempts: int) -> Config:
+def with_limits(
+    config: Config, rpm: float | None, tpm: float | None, max_attempts: int, limits_redis: str | None = None
+) -> Config:
     """The config's stack with the command line's retry and rate limits added (config entries win)."""
     names = {name for layer in config.stack for name in layer}
     stack: list[dict[str, Any]] = []
     if "retry" not in names:
         stack.append({"retry": {"max_attempts": max_attempts}})
     if "rate_limit" not in names and (rpm or tpm):
-        stack.append({"rate_limit": {"rpm": rpm, "tpm": tpm}})
+        limit: dict[str, Any] = {"rpm": rpm, "tpm": tpm}
+        if limits_redis:
+            limit["redis"] = limits_redis
+        stack.append({"rate_limit": limit})
     return config.model_copy(update={"stack": stack + list(config.stack)})
 
 
@@ -93,6 +98,21 @@ def _count_lines(path: Path) -> int:
 @click.option("--rpm", type=float, default=None, help="Requests per minute to stay under.")
 @click.option("--tpm", type=float, default=None, help="Tokens per minute to stay under (prompt + max_tokens).")
 @click.option("--max-attempts", type=int, default=5, show_default=True, help="Attempts per item for retryable errors.")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="local: this process's event loop; ray: chunks of rows as Ray tasks (local or a cluster).",
+)
+@click.option("--ray-address", default=None, help="Ray cluster address (default: start Ray on this machine).")
+@click.option("--workers", type=int, default=2, show_default=True, help="Ray tasks in flight (--engine ray).")
+@click.option("--chunk-size", type=int, default=500, show_default=True, help="Rows per Ray task (--engine ray).")
+@click.option(
+    "--limits-redis",
+    default=None,
+    help="Redis URL holding the --rpm/--tpm buckets, shared by every worker and process.",
+)
 @click.option("--restart", is_flag=True, help="Discard an unfinished earlier run of this job and start over.")
 @click.option("--resume", is_flag=True, help="Finish an interrupted run (the default when its journal exists).")
 @click.option("--progress/--no-progress", default=None, help="Live progress bar (default: on in a terminal).")
@@ -110,6 +130,11 @@ def run(
     rpm: float | None,
     tpm: float | None,
     max_attempts: int,
+    engine: str,
+    ray_address: str | None,
+    workers: int,
+    chunk_size: int,
+    limits_redis: str | None,
     restart: bool,
     resume: bool,
     progress: bool | None,
@@ -129,10 +154,24 @@ def run(
     elif resume:
         console.print(f"nothing to resume ({journal} does not exist); starting the job")
     params = {k: v for k, v in (("max_tokens", max_tokens), ("temperature", temperature)) if v is not None}
-    config = with_limits(load_checked(config_path), rpm, tpm, max_attempts)
+    if engine == "ray" and (rpm or tpm) and not limits_redis:
+        raise click.UsageError(
+            "with --engine ray, --rpm/--tpm need --limits-redis redis://HOST:PORT/DB "
+            "so that every worker shares one limit"
+        )
+    config = with_limits(load_checked(config_path), rpm, tpm, max_attempts, limits_redis)
     client = AsyncClient(config)
+    remote = None
+    if engine == "ray":
+        from inferopt.parallel.jobs.ray_engine import RayEngine
+
+        remote = RayEngine(config, address=ray_address, workers=workers, chunk_size=chunk_size, concurrency=concurrency)
     runner = BatchRunner(
-        client, JobPaths(input_path, output_path), JobSpec(model, template, system, params), concurrency=concurrency
+        client,
+        JobPaths(input_path, output_path),
+        JobSpec(model, template, system, params),
+        concurrency=concurrency,
+        engine=remote,
     )
     show = console.is_terminal if progress is None else progress
 
@@ -154,6 +193,8 @@ def run(
             "again to finish the job"
         )
         raise SystemExit(130) from None
+    if remote is not None:
+        console.print(f"engine      ray: {remote.tasks} tasks, at most {workers} at a time", highlight=False)
     for line in stats.lines():
         console.print(line, highlight=False, soft_wrap=True)
     if stats.finished == stats.total:

@@ -75,21 +75,31 @@ def _request(data: dict[str, Any], spec: JobSpec, default_model: str) -> ChatReq
     raise ValueError("a row needs 'messages' (a chat request) or 'text' (a data row for --template)")
 
 
-def read_rows(path: Path, spec: JobSpec, default_model: str) -> Iterator[Row | InputProblem]:
-    """Every non-blank line of ``path`` as a Row or an InputProblem, lazily (inputs can be huge)."""
+def parse_line(index: int, number: int, text: str, spec: JobSpec, default_model: str) -> Row | InputProblem:
+    """One input line (already stripped, not blank) as a Row, or the problem with it."""
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+        row_id = str(data.get("custom_id", data.get("id", f"line-{number}")))
+        return Row(index, number, row_id, _request(data, spec, default_model))
+    except (ValueError, KeyError, TypeError) as exc:
+        reason = f"not valid JSON: {exc}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+        return InputProblem(index, number, reason, text[:500])
+
+
+def read_lines(path: Path) -> Iterator[tuple[int, int, str]]:
+    """``(index, line number, text)`` of every non-blank line, lazily (inputs can be huge)."""
     with path.open(encoding="utf-8") as lines:
         index = 0
         for number, raw in enumerate(lines, start=1):
             text = raw.strip()
-            if not text:
-                continue
-            try:
-                data = json.loads(text)
-                if not isinstance(data, dict):
-                    raise ValueError(f"expected a JSON object, got {type(data).__name__}")
-                row_id = str(data.get("custom_id", data.get("id", f"line-{number}")))
-                yield Row(index, number, row_id, _request(data, spec, default_model))
-            except (ValueError, KeyError, TypeError) as exc:
-                reason = f"not valid JSON: {exc}" if isinstance(exc, json.JSONDecodeError) else str(exc)
-                yield InputProblem(index, number, reason, text[:500])
-            index += 1
+            if text:
+                yield index, number, text
+                index += 1
+
+
+def read_rows(path: Path, spec: JobSpec, default_model: str) -> Iterator[Row | InputProblem]:
+    """Every non-blank line of ``path`` as a Row or an InputProblem, lazily."""
+    for index, number, text in read_lines(path):
+        yield parse_line(index, number, text, spec, default_model)

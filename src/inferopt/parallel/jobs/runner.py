@@ -9,10 +9,10 @@ in input order at the end. Interrupted runs are resumed by running the same comm
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from inferopt.client import AsyncClient
 from inferopt.errors import ProviderHTTPError
@@ -20,6 +20,12 @@ from inferopt.parallel.jobs.journal import Journal, fingerprint, journal_path, w
 from inferopt.parallel.jobs.rows import InputProblem, JobSpec, Row, read_rows
 from inferopt.parallel.jobs.summary import JobStats
 from inferopt.types import ChatRequest, ChatResponse
+
+
+class RemoteEngine(Protocol):
+    """Runs rows elsewhere (e.g. Ray) and yields their finished records."""
+
+    def results(self, rows: Iterable[Row]) -> AsyncIterator[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +90,7 @@ class BatchRunner:
         concurrency: int = 64,
         on_progress: Callable[[JobStats], None] | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        engine: RemoteEngine | None = None,
     ) -> None:
         self.client = client
         self.paths = paths
@@ -94,6 +101,9 @@ class BatchRunner:
         self.stats = JobStats()
         self.journal = Journal(paths.journal, {"input_sha256": fingerprint(paths.input), "spec": spec.identity()})
         self.problems: list[dict[str, Any]] = []
+        self.engine = engine
+        # Local retries are counted live by a hook; a remote engine reports them in each record.
+        self.remote_retries = engine is not None
 
     def _pending(self, answered: set[int]) -> Iterator[Row]:
         default_model = self.client.config.default_model or ""
@@ -108,6 +118,14 @@ class BatchRunner:
                 self.stats.skipped += 1
                 continue
             yield item
+
+    async def _results(
+        self, requests: Callable[[], Iterator[ChatRequest]], pending: dict[int, Row]
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Finished items as journal records, from this process's event loop."""
+        async for position, result in self.client.map_unordered(requests(), concurrency=self.concurrency):
+            row = pending.pop(position)
+            yield ok_record(row, result) if isinstance(result, ChatResponse) else error_record(row, result)
 
     def _on_retry(self, error: BaseException, wait: float) -> None:
         self.stats.retries += 1
@@ -125,9 +143,13 @@ class BatchRunner:
                 row.request.options["on_retry"] = self._on_retry
                 yield row.request
 
+        results = (
+            self._results(requests, pending) if self.engine is None else self.engine.results(self._pending(answered))
+        )
+
         try:
-            async for position, result in self.client.map_unordered(requests(), concurrency=self.concurrency):
-                self._record(pending.pop(position), result)
+            async for record in results:
+                self._record(record)
                 self.stats.wall_s = self.clock() - started
                 if self.on_progress is not None:
                     self.on_progress(self.stats)
@@ -141,17 +163,19 @@ class BatchRunner:
             self.journal.close()
         return self.stats
 
-    def _record(self, row: Row, result: ChatResponse | Exception) -> None:
+    def _record(self, record: dict[str, Any]) -> None:
+        """Journal one finished item and count it (records come from this process or a Ray worker)."""
+        self.journal.record(record)
         s = self.stats
-        if isinstance(result, ChatResponse):
-            self.journal.record(ok_record(row, result))
+        if record["status"] == "ok":
+            usage = record["usage"]
             s.done += 1
-            s.input_tokens += result.usage.input_tokens
-            s.output_tokens += result.usage.output_tokens
-            s.cached_tokens += result.usage.cache_read_tokens
-            s.cost_usd += result.cost_usd or 0.0
-            s.latencies.append(result.latency_s or 0.0)
+            s.input_tokens += usage["input_tokens"]
+            s.output_tokens += usage["output_tokens"]
+            s.cached_tokens += usage["cache_read_tokens"]
+            s.cost_usd += record["cost_usd"] or 0.0
+            s.latencies.append(record["latency_s"])
+            s.retries += record["attempts"] - 1 if self.remote_retries else 0
         else:
-            self.journal.record(error_record(row, result))
             s.failed += 1
-            s.failures[type(result).__name__] += 1
+            s.failures[record["error"]["type"]] += 1
