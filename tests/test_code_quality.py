@@ -16,9 +16,9 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff not installed (pip install -e '.[dev]')")
 def test_ruff_lint_and_format() -> None:
-    lint = run("ruff", "check", "src", "tests", "scripts")
+    lint = run("ruff", "check", "src", "tests", "scripts", "benchmarks", "examples")
     assert lint.returncode == 0, lint.stdout
-    fmt = run("ruff", "format", "--check", "src", "tests", "scripts")
+    fmt = run("ruff", "format", "--check", "src", "tests", "scripts", "benchmarks", "examples")
     assert fmt.returncode == 0, fmt.stdout
 
 

@@ -11,7 +11,8 @@ exactly ``latency`` seconds upstream):
   official ``openai.AsyncOpenAI``) and with sequential processing (measured on a sample of
   sequential calls and scaled to N: running 1,000 one-second calls one by one takes 17 minutes).
 - overhead: requests/s and CPU per request of ``AsyncClient.map`` vs raw ``openai.AsyncOpenAI``
-  at the same concurrency against a zero-latency emulator.
+  at the same concurrency against a zero-latency emulator, and of our client on its httpx
+  transport (the measurement behind aiohttp being the default transport).
 
 Prints a table; ratios are what to compare (this machine is shared and noisy).
 """
@@ -25,11 +26,14 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import httpx
 import openai
 
 from inferopt.client import AsyncClient
 from inferopt.config import parse_config
 from inferopt.emulator import EmulatorConfig, EmulatorServer, ProfileOverrides
+from inferopt.providers.base import Provider
+from inferopt.providers.openai import OpenAIChatModel
 from inferopt.types import ChatRequest
 
 MODEL = "gpt-4o-mini"
@@ -80,6 +84,14 @@ async def ours(base_url: str, n: int, concurrency: int) -> int:
     return sum(1 for r in results if isinstance(r, Exception))
 
 
+async def ours_httpx(base_url: str, n: int, concurrency: int) -> int:
+    """The same client with the httpx transport instead of aiohttp (why aiohttp is the default)."""
+    provider = Provider("emu", base_url, api_key="sk-bench", transport=httpx.AsyncHTTPTransport())
+    async with AsyncClient(parse_config({}), models={MODEL: OpenAIChatModel(provider)}) as client:
+        results = await client.map(requests(n), concurrency=concurrency)
+    return sum(1 for r in results if isinstance(r, Exception))
+
+
 async def naive_sdk(base_url: str, n: int, concurrency: int) -> int:
     client = openai.AsyncOpenAI(base_url=base_url, api_key="sk-bench", max_retries=0)
     gate = asyncio.Semaphore(concurrency)
@@ -125,7 +137,12 @@ async def efficiency(n: int, latency: float, concurrency: int) -> list[Result]:
 async def overhead(n: int, concurrency: int) -> list[Result]:
     out = []
     with emulator(0.0) as server:
-        for method, run in (("inferopt AsyncClient.map", ours), ("raw openai.AsyncOpenAI + semaphore", naive_sdk)):
+        methods = (
+            ("inferopt AsyncClient.map", ours),
+            ("inferopt, httpx transport", ours_httpx),
+            ("raw openai.AsyncOpenAI + semaphore", naive_sdk),
+        )
+        for method, run in methods:
             await run(server.openai_base_url, min(n, 200), concurrency)  # warm up connections and imports
             wall, cpu, failed = await timed(lambda run=run: run(server.openai_base_url, n, concurrency))
             out.append(Result("overhead (0 ms upstream)", method, n, concurrency, wall, cpu, None, failed))
@@ -150,7 +167,7 @@ async def main(quick: bool) -> None:
     )
     for result in results:
         print(result.row())
-    ours_rps = {r.scenario: r.rps for r in results if r.method.startswith("inferopt")}
+    ours_rps = {r.scenario: r.rps for r in results if r.method == "inferopt AsyncClient.map"}
     sdk_rps = {r.scenario: r.rps for r in results if "openai" in r.method}
     for scenario, rps in ours_rps.items():
         if scenario in sdk_rps:

@@ -96,17 +96,32 @@ class AsyncClient:
         name = model or self.config.default_model
         if name in self._injected:
             return Route(name, "injected", name, "openai")
+        if name and name.startswith("router/"):  # a router from the config's `routers:` (routing/build.py)
+            if name[7:] not in self.config.routers:
+                raise UnknownModelError(f"no router {name[7:]!r} under routers; known: {sorted(self.config.routers)}")
+            return Route(name, "router", name[7:], "openai")
         return self._resolver.resolve(name)
 
     def _model_for(self, route: Route) -> Model:
-        key = (route.provider, route.model if route.provider == "injected" else route.wire)
+        key = (route.provider, route.model if route.provider in ("injected", "router") else route.wire)
         stacked = self._stacked.get(key)
+        if stacked is None and route.provider == "router":  # its targets go through this client: stacked there
+            from inferopt.routing.build import ClientTarget, build_router
+
+            options = self.config.routers[route.model]
+            router = build_router(route.model, options, lambda n: ClientTarget(self, n), self.config.source)
+            stacked = self._stacked[key] = router
         if stacked is None:
             inner = self._injected[route.model] if route.provider == "injected" else self._resolver.model_for(route)
             stacked = self._stacked[key] = build_stack(inner, self.config.stack, self.config.source)
         return stacked
 
     def _price(self, response: ChatResponse, route: Route, *, batch: bool = False) -> ChatResponse:
+        if "route" in response.annotations:
+            return response  # a router has already charged it for every attempt it made
+        if response.annotations.get("cache") in ("hit", "semantic_hit"):
+            response.cost_usd = 0.0  # answered from the cache: nothing was paid (the saving is in cache_saved_usd)
+            return response
         for name in (route.model, response.model):
             try:
                 response.cost_usd = cost_of(response.usage, name, catalog=self.catalog, batch=batch)
@@ -190,10 +205,14 @@ class AsyncClient:
         return map_unordered(one, prompts, concurrency=concurrency)
 
     async def aclose(self) -> None:
+        """Close every stack layer (so recorders flush, caches and limiters let go), then the providers."""
+        stacked = list(self._stacked.values())
+        self._stacked.clear()
+        for model in stacked:
+            await model.aclose()
         for model in self._injected.values():
             await model.aclose()
         await self._resolver.aclose()
-        self._stacked.clear()
 
     async def __aenter__(self) -> AsyncClient:
         return self

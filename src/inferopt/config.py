@@ -20,6 +20,7 @@ with none, inferopt runs against its built-in emulator)::
       llama: {provider: vllm, model: meta-llama/Llama-3.1-8B, price: {input: 0, output: 0}}
     default_model: fast
     stack: []                        # optimization wrappers, outermost first, e.g. [{retry: {...}}]
+    routers: {}                      # model="router/<name>": rules, cascade, learned, fallback (docs/routing.md)
     pricing:
       files: [my-prices.json]        # our catalog schema or LiteLLM's model_prices_and_context_window.json
 
@@ -106,6 +107,7 @@ class Config(_Strict):
     models: dict[str, ModelAlias] = Field(default_factory=dict)
     default_model: str | None = None
     stack: list[dict[str, dict[str, Any] | None]] = Field(default_factory=list)
+    routers: dict[str, dict[str, Any]] = Field(default_factory=dict)  # used as "router/<name>"; routing/build.py
     pricing: PricingConfig = Field(default_factory=PricingConfig)
     source: str | None = Field(default=None, exclude=True)
 
@@ -134,6 +136,14 @@ class Config(_Strict):
 
     def _known_model(self, name: str) -> bool:
         return name in self.models or name.split("/", 1)[0] in self.providers or len(self.providers) == 1
+
+    def with_layer(self, name: str, options: dict[str, Any], *, outermost: bool = True) -> Config:
+        """This config with a stack layer added (command-line flags); a layer the file already has wins."""
+        if any(name in layer for layer in self.stack):
+            return self
+        layer: dict[str, dict[str, Any] | None] = {name: options}
+        stack = [layer, *self.stack] if outermost else [*self.stack, layer]
+        return self.model_copy(update={"stack": stack})
 
     @property
     def is_emulated(self) -> bool:

@@ -7,6 +7,7 @@
     ├── UnknownModelError           a model name that no alias, provider or price table knows
     ├── PricingError                a price file that cannot be read
     ├── BudgetExceededError         a spend limit would be crossed
+    ├── NoFeasibleOptionError       no option meets the constraints (names the closest one)
     └── ProviderError               anything that went wrong talking to a provider
         ├── ProviderHTTPError       the provider answered with an error status (status, request id)
         │   ├── AuthenticationError     401/403
@@ -15,7 +16,8 @@
         │   └── ServerError             5xx
         ├── ProviderTimeoutError    no answer within the timeout
         ├── ProviderConnectionError connection refused, reset or dropped mid-stream
-        └── ProviderProtocolError   the provider answered something we cannot parse
+        ├── ProviderProtocolError   the provider answered something we cannot parse
+        └── AllAttemptsFailedError  every fallback/deployment failed (each attempt's error in .errors)
 
 ``retryable`` on a ProviderError says whether trying the same request again may succeed
 (429, 5xx, timeouts, connection errors). Messages never contain API keys: anything that
@@ -69,6 +71,14 @@ class BudgetExceededError(InferoptError):
         super().__init__(message)
         self.limit_usd = limit_usd
         self.spent_usd = spent_usd
+
+
+class NoFeasibleOptionError(InferoptError):
+    """No option meets every constraint. ``closest`` is the name of the option that misses them least."""
+
+    def __init__(self, message: str, *, closest: str | None = None) -> None:
+        super().__init__(message)
+        self.closest = closest
 
 
 class ProviderError(InferoptError):
@@ -139,3 +149,13 @@ class ProviderConnectionError(ProviderError):
 
 class ProviderProtocolError(ProviderError):
     """The provider answered something that does not follow its wire format."""
+
+
+class AllAttemptsFailedError(ProviderError):
+    """Every model a fallback tried failed; ``errors`` holds each attempt's (model, error), in order."""
+
+    def __init__(self, errors: list[tuple[str, Exception]]) -> None:
+        detail = "; ".join(f"{model}: {type(exc).__name__}: {exc}" for model, exc in errors)
+        super().__init__(f"all {len(errors)} attempts failed: {detail or 'no model was available'}")
+        self.errors = errors
+        self.retryable = any(getattr(exc, "retryable", False) for _, exc in errors)

@@ -63,6 +63,14 @@ def _register_builtins() -> None:
 
     register_wrapper("retry", retrying_from_options)
     register_wrapper("rate_limit", rate_limited_from_options)
+    from inferopt.cache.prompt import prompt_cached_from_options
+    from inferopt.cache.url import cached_from_options
+
+    register_wrapper("cache", cached_from_options)
+    register_wrapper("prompt_cache", prompt_cached_from_options)
+    from inferopt.monitor.metered import metered_from_options
+
+    register_wrapper("metered", metered_from_options)
 
 
 _register_builtins()

@@ -82,3 +82,24 @@ def test_unknown_model_lists_what_would_work() -> None:
 def test_unknown_stack_wrapper_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"stack\[0\].*unknown optimization 'turbo'"):
         AsyncClient(parse_config({"stack": [{"turbo": {}}]}, source="f.yaml"))
+
+
+async def test_a_cache_hit_costs_nothing() -> None:
+    from inferopt.types import ChatResponse, Usage
+
+    def cached(request: ChatRequest) -> ChatResponse:
+        response = ChatResponse(id="c", model="gpt-4o-mini", content="x", usage=Usage(1000, 100))
+        response.annotations["cache"] = "hit"
+        return response
+
+    async with AsyncClient(parse_config({}), models={"gpt-4o-mini": FunctionModel(cached)}) as client:
+        answer = await client.complete("q", model="gpt-4o-mini")
+    assert answer.cost_usd == 0.0 and answer.usage.input_tokens == 1000  # usage kept, nothing paid
+
+
+def test_command_line_layers_go_outside_the_files_stack() -> None:
+    from inferopt.cli.batch import with_limits
+
+    config = with_limits(parse_config({"stack": [{"retry": {"max_attempts": 9}}]}), 60, None, 3, None, "memory://")
+    assert [next(iter(layer)) for layer in config.stack] == ["cache", "rate_limit", "retry"]
+    assert config.stack[2]["retry"] == {"max_attempts": 9}  # the file's own retry wins over --max-attempts

@@ -183,3 +183,41 @@ def test_ray_engine_with_limits_needs_shared_redis(tmp_path: Path) -> None:
     write_rows(tmp_path / "in.jsonl", 2)
     code, err = finish(batch(tmp_path, "in.jsonl", "-o", "out.jsonl", "--engine", "ray", "--rpm", "60"))
     assert code == 2 and "--limits-redis" in err
+
+
+def test_mode_batch_runs_through_the_batch_api_at_half_price(tmp_path: Path) -> None:
+    quick = EmulatorConfig(seed=2, overrides=ProfileOverrides(fixed_latency_s=0.0), batch_delay_s=0.3)
+    with EmulatorServer(quick) as server:
+        write_rows(tmp_path / "in.jsonl", 12)
+        args = ("in.jsonl", "-o", "out.jsonl", "--config", str(config_for(server, tmp_path)), "--max-tokens", "5")
+        code, err = finish(batch(tmp_path, *args, "--mode", "auto", "--deadline", "2d", "--poll", "0.1"))
+        assert code == 0, err
+        assert "mode        batch: deadline allows the 24 h batch window: Batch API saves about" in err
+        assert server.stats.by_route["/v1/chat/completions"] == 0  # no realtime calls: all went by batch
+        batch_rows = read_output(tmp_path / "out.jsonl")
+        assert [r["id"] for r in batch_rows] == [f"r{i}" for i in range(12)]
+        assert all(r["status"] == "ok" for r in batch_rows)
+        code, err = finish(batch(tmp_path, *args, "-o", "live.jsonl", "--mode", "auto", "--deadline", "2h"))
+        assert code == 0, err and "deadline 2 h is under the 24 h window" in err
+        live_rows = read_output(tmp_path / "live.jsonl")
+    for at_batch, live in zip(batch_rows, live_rows, strict=True):
+        assert at_batch["answer"] == live["answer"]  # same emulated model, same answer
+        assert at_batch["cost_usd"] == pytest.approx(live["cost_usd"] / 2)  # at batch prices
+
+
+def test_cache_flag_answers_a_rerun_from_the_cache(server: EmulatorServer, tmp_path: Path) -> None:
+    write_rows(tmp_path / "in.jsonl", 10)
+    common = (
+        "in.jsonl",
+        "--config",
+        str(config_for(server, tmp_path)),
+        "--temperature",
+        "0",
+        "--cache",
+        f"sqlite:///{tmp_path / 'cache.db'}",
+    )
+    assert finish(batch(tmp_path, *common, "-o", "first.jsonl"))[0] == 0
+    code, err = finish(batch(tmp_path, *common, "-o", "second.jsonl"))
+    assert code == 0, err
+    assert server.stats.requests_total == 10  # the second run sent nothing upstream
+    assert all(r["cost_usd"] == 0.0 for r in read_output(tmp_path / "second.jsonl"))

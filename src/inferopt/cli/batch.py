@@ -15,8 +15,9 @@ from inferopt.cli.common import clean_errors, config_option, load_checked
 from inferopt.client import AsyncClient
 from inferopt.config import Config
 from inferopt.parallel.jobs.journal import journal_path
+from inferopt.parallel.jobs.ray_engine import RayEngine
 from inferopt.parallel.jobs.rows import JobSpec
-from inferopt.parallel.jobs.runner import BatchRunner, JobPaths
+from inferopt.parallel.jobs.runner import BatchRunner, JobPaths, RemoteEngine
 from inferopt.parallel.jobs.summary import JobStats
 
 
@@ -26,19 +27,61 @@ def batch() -> None:
 
 
 def with_limits(
-    config: Config, rpm: float | None, tpm: float | None, max_attempts: int, limits_redis: str | None = None
+    config: Config,
+    rpm: float | None,
+    tpm: float | None,
+    max_attempts: int,
+    limits_redis: str | None = None,
+    cache_url: str | None = None,
 ) -> Config:
-    """The config's stack with the command line's retry and rate limits added (config entries win)."""
-    names = {name for layer in config.stack for name in layer}
-    stack: list[dict[str, Any]] = []
-    if "retry" not in names:
-        stack.append({"retry": {"max_attempts": max_attempts}})
-    if "rate_limit" not in names and (rpm or tpm):
+    """The config's stack with the command line's cache, retry and rate limits added (config entries win).
+
+    Order, outermost first: cache (a hit skips everything below), retry, rate limit, then the file's stack.
+    """
+    if rpm or tpm:
         limit: dict[str, Any] = {"rpm": rpm, "tpm": tpm}
         if limits_redis:
             limit["redis"] = limits_redis
-        stack.append({"rate_limit": limit})
-    return config.model_copy(update={"stack": stack + list(config.stack)})
+        config = config.with_layer("rate_limit", limit)
+    config = config.with_layer("retry", {"max_attempts": max_attempts})
+    if cache_url:
+        config = config.with_layer("cache", {"url": cache_url})
+    return config
+
+
+def _batch_api_engine(
+    client: AsyncClient,
+    spec: JobSpec,
+    input_path: Path,
+    output_path: Path,
+    mode: str,
+    deadline: str | None,
+    poll_s: float,
+    console: Console,
+) -> RemoteEngine | None:
+    """The Batch API engine when --mode (and --deadline) choose it, else None; says why either way."""
+    from inferopt.cli.batch_api import batch_api_for
+    from inferopt.parallel.batch_api import JobStore
+    from inferopt.parallel.jobs.batch_mode import BatchAPIEngine, choose_mode, parse_duration
+    from inferopt.parallel.jobs.rows import Row, read_rows
+
+    route = client.resolve(spec.model)
+    requests = (r.request for r in read_rows(input_path, spec, route.requested) if isinstance(r, Row))
+    choice = choose_mode(mode, parse_duration(deadline) if deadline else None, requests, route.model)
+    console.print(f"mode        {choice.mode}: {choice.reason}", highlight=False, soft_wrap=True)
+    if choice.mode != "batch":
+        return None
+    api = batch_api_for(client.config, route.provider, route.wire)
+    marker = output_path.with_name(output_path.name + ".batchjob")
+    return BatchAPIEngine(
+        api,
+        provider=route.provider,
+        model=route.model,
+        marker=marker,
+        store=JobStore(),
+        poll_s=poll_s,
+        on_status=lambda line: console.print(line, highlight=False),
+    )
 
 
 def _progress_line(stats: JobStats) -> str:
@@ -99,6 +142,21 @@ def _count_lines(path: Path) -> int:
 @click.option("--tpm", type=float, default=None, help="Tokens per minute to stay under (prompt + max_tokens).")
 @click.option("--max-attempts", type=int, default=5, show_default=True, help="Attempts per item for retryable errors.")
 @click.option(
+    "--cache",
+    "cache_url",
+    default=None,
+    help="Answer cache: memory://, sqlite:///path/cache.db or redis://host:port/db.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["realtime", "batch", "auto"]),
+    default="realtime",
+    show_default=True,
+    help="batch: the provider's Batch API at batch prices; auto: the Batch API when --deadline allows it.",
+)
+@click.option("--deadline", default=None, help="When the job must be done by, e.g. 2h or 2d (for --mode auto).")
+@click.option("--poll", "poll_s", type=float, default=10.0, show_default=True, help="Seconds between Batch API checks.")
+@click.option(
     "--engine",
     type=click.Choice(["local", "ray"]),
     default="local",
@@ -130,6 +188,10 @@ def run(
     rpm: float | None,
     tpm: float | None,
     max_attempts: int,
+    cache_url: str | None,
+    mode: str,
+    deadline: str | None,
+    poll_s: float,
     engine: str,
     ray_address: str | None,
     workers: int,
@@ -159,17 +221,18 @@ def run(
             "with --engine ray, --rpm/--tpm need --limits-redis redis://HOST:PORT/DB "
             "so that every worker shares one limit"
         )
-    config = with_limits(load_checked(config_path), rpm, tpm, max_attempts, limits_redis)
+    config = with_limits(load_checked(config_path), rpm, tpm, max_attempts, limits_redis, cache_url)
     client = AsyncClient(config)
-    remote = None
-    if engine == "ray":
-        from inferopt.parallel.jobs.ray_engine import RayEngine
-
+    remote: RemoteEngine | None = None
+    spec = JobSpec(model, template, system, params)
+    if mode != "realtime" or deadline:
+        remote = _batch_api_engine(client, spec, input_path, output_path, mode, deadline, poll_s, console)
+    if remote is None and engine == "ray":
         remote = RayEngine(config, address=ray_address, workers=workers, chunk_size=chunk_size, concurrency=concurrency)
     runner = BatchRunner(
         client,
         JobPaths(input_path, output_path),
-        JobSpec(model, template, system, params),
+        spec,
         concurrency=concurrency,
         engine=remote,
     )
@@ -193,7 +256,7 @@ def run(
             "again to finish the job"
         )
         raise SystemExit(130) from None
-    if remote is not None:
+    if isinstance(remote, RayEngine):
         console.print(f"engine      ray: {remote.tasks} tasks, at most {workers} at a time", highlight=False)
     for line in stats.lines():
         console.print(line, highlight=False, soft_wrap=True)
@@ -201,3 +264,12 @@ def run(
         console.print(f"wrote {output_path}" + (f"; invalid lines in {runner.paths.errors}" if stats.invalid else ""))
     if stats.failed:
         console.print(f"{stats.failed} items failed; run the same command again to retry them")
+
+
+def _add_batch_api_commands() -> None:
+    from inferopt.cli.batch_api import add_batch_api_commands
+
+    add_batch_api_commands(batch)
+
+
+_add_batch_api_commands()

@@ -3,7 +3,8 @@
 Routes: ``POST /v1/chat/completions`` (OpenAI), ``POST /v1/messages`` and
 ``POST /v1/messages/count_tokens`` (Anthropic), ``GET /v1/models`` (OpenAI list format, or
 Anthropic's when the request carries ``anthropic-version``), ``GET /health``,
-``GET /emulator/stats``. Every response carries ``x-inferopt-emulated: true``.
+``GET /emulator/stats``, and the Batch APIs (``/v1/files``, ``/v1/batches``,
+``/v1/messages/batches``: see ``emulator/batches``). Every response carries ``x-inferopt-emulated: true``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from inferopt.emulator.asgi_io import (
     start_stream,
     until_disconnect,
 )
+from inferopt.emulator.batches import BatchRoutes
 from inferopt.emulator.config import EmulatorConfig
 from inferopt.emulator.engine import Engine, Failure, ParsedCall, Plan, tenant_of
 from inferopt.emulator.latency import stream_schedule
@@ -108,6 +110,7 @@ class EmulatorApp:
         self.on_startup: list[Callable[[], None]] = []
         self._serial = itertools.count(1)
         self._instance = os.urandom(3).hex()  # ids differ between emulator instances
+        self.batches = BatchRoutes(self.engine, self._instance, [EMULATED])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -138,6 +141,8 @@ class EmulatorApp:
             await send_bytes(send, 200, self._models_body(header(scope, b"anthropic-version") is not None), [EMULATED])
         elif method == "GET" and path == "/health":
             await send_bytes(send, 200, b'{"status":"ok","emulated":true}', [EMULATED])
+        elif BatchRoutes.owns(path):
+            await self.batches.handle(scope, receive, send)
         elif method == "GET" and path == "/emulator/stats":
             await send_bytes(send, 200, _json(self.stats.snapshot()).encode(), [EMULATED])
         else:

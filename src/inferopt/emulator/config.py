@@ -47,6 +47,20 @@ class FaultConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchLimits:
+    """Provider Batch API limits the emulator enforces: by default the providers' published ones.
+
+    OpenAI: 50,000 requests and 200 MB per batch input file; Anthropic: 100,000 requests or
+    256 MB per Message Batch, whichever comes first (MB read as MiB, the larger reading).
+    """
+
+    openai_max_requests: int = 50_000
+    openai_max_bytes: int = 200 * 1024 * 1024
+    anthropic_max_requests: int = 100_000
+    anthropic_max_bytes: int = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
 class EmulatorConfig:
     """Everything an emulator needs; every field has a working default.
 
@@ -59,6 +73,9 @@ class EmulatorConfig:
     - ``openai_cache_ttl_s``: how long an unused OpenAI prompt prefix stays cached (OpenAI
       documents 5-10 minutes of inactivity; the low end is the default).
     - ``clock``/``sleep``: injectable time (monotonic seconds) and latency sleep, for tests.
+    - ``batch_delay_s``: how long a Batch API batch takes to complete (seconds of ``clock``).
+    - ``batch_error_rate``: share of batch lines that end errored (a seeded draw per line).
+    - ``batch_limits``: request and byte limits of batch input (see :class:`BatchLimits`).
     """
 
     seed: int = 0
@@ -70,3 +87,12 @@ class EmulatorConfig:
     openai_cache_ttl_s: float = 300.0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    batch_delay_s: float = 5.0
+    batch_error_rate: float = 0.0
+    batch_limits: BatchLimits = field(default_factory=BatchLimits)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.batch_error_rate <= 1.0:
+            raise ConfigError(f"must be between 0 and 1 (got {self.batch_error_rate!r})", key="batch_error_rate")
+        if self.batch_delay_s < 0:
+            raise ConfigError(f"must be >= 0 seconds (got {self.batch_delay_s!r})", key="batch_delay_s")

@@ -1,4 +1,4 @@
-"""Anthropic Messages over httpx.
+"""Anthropic Messages over HTTP.
 
 Wire format: ``POST {base_url}/v1/messages`` with ``x-api-key`` and ``anthropic-version``.
 System messages become the top-level ``system`` (a string, or text blocks when any part carries
@@ -19,8 +19,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-
 from inferopt.errors import ProviderError, ProviderProtocolError
 from inferopt.providers.base import (
     ErrorDetail,
@@ -30,6 +28,7 @@ from inferopt.providers.base import (
     parse_json,
     transport_error,
 )
+from inferopt.providers.http import TransportFailure
 from inferopt.types import (
     ChatRequest,
     ChatResponse,
@@ -240,7 +239,7 @@ class AnthropicModel(HTTPChatModel):
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
         started = time.perf_counter()
-        response, data = await self._post(request)
+        headers, data = await self._post(request)
         blocks = data.get("content")
         if not isinstance(blocks, list):
             raise ProviderProtocolError(
@@ -259,8 +258,8 @@ class AnthropicModel(HTTPChatModel):
             provider=self.provider.name,
             provider_stop_reason=reason,
             tool_calls=_tool_calls(blocks),
-            request_id=response.headers.get(self.request_id_header),
-            emulated=self._is_emulated(response),
+            request_id=headers.get(self.request_id_header),
+            emulated=self._is_emulated(headers),
             latency_s=latency,
             ttft_s=latency,
         )
@@ -317,7 +316,7 @@ class AnthropicModel(HTTPChatModel):
                         model=request.model,
                     )
 
-        except httpx.HTTPError as exc:
+        except TransportFailure as exc:
             raise transport_error(self.provider, request.model, exc) from exc
         for block in blocks.values():
             block["input"] = json.loads(block.pop("_json") or "{}")
@@ -332,7 +331,7 @@ class AnthropicModel(HTTPChatModel):
                 provider_stop_reason=reason,
                 tool_calls=_tool_calls([blocks[i] for i in sorted(blocks)]),
                 request_id=response.headers.get(self.request_id_header),
-                emulated=self._is_emulated(response),
+                emulated=self._is_emulated(response.headers),
                 latency_s=time.perf_counter() - started,
                 ttft_s=ttft,
             )

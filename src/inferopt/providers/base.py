@@ -11,7 +11,7 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NoReturn
@@ -30,6 +30,7 @@ from inferopt.errors import (
     ServerError,
     redact,
 )
+from inferopt.providers.http import AiohttpSession, HttpResponse, HttpSession, HttpxSession, Timeouts, TransportFailure
 from inferopt.types import ChatRequest
 
 EMULATED_HEADER = "x-inferopt-emulated"
@@ -52,10 +53,30 @@ class Provider:
     headers: dict[str, str] = field(default_factory=dict)
     transport: httpx.AsyncBaseTransport | None = field(default=None, repr=False)
     _client: httpx.AsyncClient | None = field(default=None, init=False, repr=False)
+    _http: HttpSession | None = field(default=None, init=False, repr=False)
+
+    @property
+    def http(self) -> HttpSession:
+        """The session chat adapters use: aiohttp, or httpx over ``transport`` when one is injected."""
+        if self._http is None:
+            timeouts = Timeouts(read_s=self.timeout_s, connect_s=self.connect_timeout_s)
+            if self.transport is not None:
+                self._http = HttpxSession(
+                    self.base_url,
+                    timeouts,
+                    transport=self.transport,
+                    max_connections=self.max_connections,
+                    headers=self.headers,
+                )
+            else:
+                self._http = AiohttpSession(
+                    self.base_url, timeouts, max_connections=self.max_connections, headers=self.headers
+                )
+        return self._http
 
     @property
     def client(self) -> httpx.AsyncClient:
-        """The pooled HTTP client, created on first use (inside the running event loop)."""
+        """A pooled httpx client for non-chat endpoints (files, batches), created on first use."""
         if self._client is None or self._client.is_closed:
             self._client = httpx.AsyncClient(
                 base_url=self.base_url.rstrip("/"),
@@ -73,12 +94,15 @@ class Provider:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
     def redact(self, text: str) -> str:
         return redact(text, (self.api_key,) if self.api_key else ())
 
 
-def parse_retry_after(headers: httpx.Headers, now: Callable[[], float] = time.time) -> float | None:
+def parse_retry_after(headers: Mapping[str, str], now: Callable[[], float] = time.time) -> float | None:
     """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
     ms = headers.get("retry-after-ms")
     if ms:
@@ -107,7 +131,7 @@ def http_error(
     provider: Provider,
     model: str,
     status: int,
-    headers: httpx.Headers,
+    headers: Mapping[str, str],
     body: bytes,
     detail: ErrorDetail,
     request_id: str | None,
@@ -139,22 +163,18 @@ def http_error(
     return ProviderHTTPError(message, **common)
 
 
-def transport_error(provider: Provider, model: str, exc: httpx.HTTPError) -> ProviderError:
-    """Map an httpx transport failure (timeout, refused, reset) to our exception tree."""
-    what = provider.redact(str(exc)) or type(exc).__name__
-    if isinstance(exc, httpx.TimeoutException):
+def transport_error(provider: Provider, model: str, exc: TransportFailure) -> ProviderError:
+    """Map a transport failure (timeout, refused, reset, dropped) to our exception tree."""
+    what = provider.redact(str(exc)) or exc.kind
+    if exc.kind == "timeout":
         return ProviderTimeoutError(
-            f"{provider.name}: no answer within the timeout ({type(exc).__name__}): {what}",
-            provider=provider.name,
-            model=model,
+            f"{provider.name}: no answer within the timeout ({what})", provider=provider.name, model=model
         )
-    if isinstance(exc, (httpx.TransportError, httpx.StreamError)):
-        return ProviderConnectionError(
-            f"{provider.name}: connection failed ({type(exc).__name__}): {what}; is {provider.base_url} reachable?",
-            provider=provider.name,
-            model=model,
-        )
-    return ProviderError(f"{provider.name}: {what}", provider=provider.name, model=model)
+    return ProviderConnectionError(
+        f"{provider.name}: connection failed ({exc.kind}: {what}); is {provider.base_url} reachable?",
+        provider=provider.name,
+        model=model,
+    )
 
 
 def parse_json(provider: Provider, model: str, body: bytes) -> dict[str, Any]:
@@ -173,7 +193,7 @@ def parse_json(provider: Provider, model: str, body: bytes) -> dict[str, Any]:
     return data
 
 
-async def iter_sse(response: httpx.Response) -> AsyncIterator[tuple[str | None, str]]:
+async def iter_sse(response: HttpResponse) -> AsyncIterator[tuple[str | None, str]]:
     """Yield ``(event, data)`` pairs of a server-sent-events body (``event`` is None if absent).
 
     Follows the SSE framing: fields per line, a blank line dispatches the event, multiple
@@ -222,41 +242,42 @@ class HTTPChatModel:
     def _error_detail(self, body: bytes) -> ErrorDetail:
         raise NotImplementedError
 
-    def _raise_for(self, request: ChatRequest, response: httpx.Response, body: bytes) -> NoReturn:
+    def _raise_for(self, request: ChatRequest, status: int, headers: Mapping[str, str], body: bytes) -> NoReturn:
         raise http_error(
             self.provider,
             request.model,
-            response.status_code,
-            response.headers,
+            status,
+            headers,
             body,
             self._error_detail(body),
-            response.headers.get(self.request_id_header),
+            headers.get(self.request_id_header),
         )
 
-    async def _post(self, request: ChatRequest) -> tuple[httpx.Response, dict[str, Any]]:
-        """Send the request unstreamed; return the response and its parsed JSON body."""
+    async def _post(self, request: ChatRequest) -> tuple[Mapping[str, str], dict[str, Any]]:
+        """Send the request unstreamed; return the response headers and its parsed JSON body."""
+        body = json.dumps(self._body(request, False)).encode()
         try:
-            response = await self.provider.client.post(
-                self.path, json=self._body(request, False), headers=self._headers()
-            )
-        except httpx.HTTPError as exc:
+            status, headers, content = await self.provider.http.post(self.path, body, self._headers())
+        except TransportFailure as exc:
             raise transport_error(self.provider, request.model, exc) from exc
-        if response.status_code >= 400:
-            self._raise_for(request, response, response.content)
-        return response, parse_json(self.provider, request.model, response.content)
+        if status >= 400:
+            self._raise_for(request, status, headers, content)
+        return headers, parse_json(self.provider, request.model, content)
 
     @asynccontextmanager
-    async def _open_stream(self, request: ChatRequest) -> AsyncIterator[httpx.Response]:
+    async def _open_stream(self, request: ChatRequest) -> AsyncIterator[HttpResponse]:
         """A streamed response with a success status; leaving the block closes the connection."""
-        async with self.provider.client.stream(
-            "POST", self.path, json=self._body(request, True), headers=self._headers()
-        ) as response:
-            if response.status_code >= 400:
-                self._raise_for(request, response, await response.aread())
-            yield response
+        body = json.dumps(self._body(request, True)).encode()
+        try:
+            async with self.provider.http.stream(self.path, body, self._headers()) as response:
+                if response.status >= 400:
+                    self._raise_for(request, response.status, response.headers, await response.aread())
+                yield response
+        except TransportFailure as exc:
+            raise transport_error(self.provider, request.model, exc) from exc
 
-    def _is_emulated(self, response: httpx.Response) -> bool:
-        return bool(response.headers.get(EMULATED_HEADER) == "true")
+    def _is_emulated(self, headers: Mapping[str, str]) -> bool:
+        return headers.get(EMULATED_HEADER) == "true"
 
     async def aclose(self) -> None:
         await self.provider.aclose()

@@ -1,4 +1,4 @@
-"""OpenAI chat completions over httpx: OpenAI, Azure OpenAI, vLLM, Ollama, llama.cpp or any base_url.
+"""OpenAI chat completions over HTTP: OpenAI, Azure OpenAI, vLLM, Ollama, llama.cpp or any base_url.
 
 Wire format: ``POST {base_url}/chat/completions``; streaming is server-sent events of
 ``chat.completion.chunk`` objects ending with ``data: [DONE]``, and with
@@ -14,8 +14,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-
 from inferopt.errors import ProviderError, ProviderProtocolError
 from inferopt.providers.base import (
     ErrorDetail,
@@ -24,6 +22,7 @@ from inferopt.providers.base import (
     parse_json,
     transport_error,
 )
+from inferopt.providers.http import TransportFailure
 from inferopt.types import ChatRequest, ChatResponse, FinishReason, StreamDone, StreamEvent, TextDelta, Usage
 
 _FINISH: dict[str, FinishReason] = {
@@ -110,7 +109,7 @@ class OpenAIChatModel(HTTPChatModel):
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
         started = time.perf_counter()
-        response, data = await self._post(request)
+        headers, data = await self._post(request)
         try:
             choice = data["choices"][0]
             message = choice.get("message") or {}
@@ -129,8 +128,8 @@ class OpenAIChatModel(HTTPChatModel):
             provider=self.provider.name,
             provider_stop_reason=reason,
             tool_calls=message.get("tool_calls"),
-            request_id=response.headers.get(self.request_id_header),
-            emulated=self._is_emulated(response),
+            request_id=headers.get(self.request_id_header),
+            emulated=self._is_emulated(headers),
             latency_s=latency,
             ttft_s=latency,
         )
@@ -180,7 +179,7 @@ class OpenAIChatModel(HTTPChatModel):
                         model=request.model,
                     )
 
-        except httpx.HTTPError as exc:
+        except TransportFailure as exc:
             raise transport_error(self.provider, request.model, exc) from exc
         yield StreamDone(
             ChatResponse(
@@ -193,7 +192,7 @@ class OpenAIChatModel(HTTPChatModel):
                 provider_stop_reason=reason,
                 tool_calls=[tool_calls[i] for i in sorted(tool_calls)] or None,
                 request_id=response.headers.get(self.request_id_header),
-                emulated=self._is_emulated(response),
+                emulated=self._is_emulated(response.headers),
                 latency_s=time.perf_counter() - started,
                 ttft_s=ttft,
             )

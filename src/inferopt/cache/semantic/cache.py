@@ -1,0 +1,165 @@
+"""``SemanticCache``: find an earlier, equivalent question in the same conversation context.
+
+Plugged into :class:`~inferopt.cache.wrapper.Cached` (``semantic=``): after an exact miss, the
+last user turn is embedded and compared with earlier questions asked **in an identical context**
+(same model, parameters, system prompt and earlier turns: :func:`~inferopt.cache.keys.context_key`),
+so a follow-up ("and in 2020?") can never be answered from a main question. The ``top_k`` nearest
+candidates pass the guards (numbers, negation, antonyms, swapped entities) and are scored by the
+calibrated verifier (or plain cosine when none is given); the best score at or above the
+namespace's threshold wins, and its exact entry is served.
+
+The index lives in this process (rebuilt as answers are stored); entries are the backend's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from inferopt.cache.keys import context_key
+from inferopt.cache.semantic.calibrate import Calibration
+from inferopt.cache.semantic.embedder import Embedder, embedder_from_name
+from inferopt.cache.semantic.guards import guard_reason
+from inferopt.cache.semantic.index import VectorIndex
+from inferopt.errors import ConfigError
+from inferopt.types import ChatRequest
+
+# Without a calibration, plain cosine at the threshold where it reaches ~0.90 precision on the
+# Quora dev pairs (all-MiniLM-L6-v2), plus the guards.
+DEFAULT_COSINE_THRESHOLD = 0.977
+
+
+@dataclass
+class _Bucket:
+    index: VectorIndex
+    questions: dict[int, str] = field(default_factory=dict)
+    keys: dict[int, str] = field(default_factory=dict)
+    vectors: dict[int, npt.NDArray[np.float32]] = field(default_factory=dict)
+    ids_by_key: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SemanticMatch:
+    key: str
+    question: str
+    score: float
+    cosine: float
+
+
+class SemanticCache:
+    """An embedding index per (namespace, context) with guards and a threshold per namespace."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        *,
+        calibration: Calibration | None = None,
+        threshold: float | None = None,
+        thresholds: Mapping[str, float] | None = None,
+        top_k: int = 5,
+        embed_in_thread: bool = True,
+    ) -> None:
+        if calibration is not None and calibration.embedder != embedder.name:
+            raise ConfigError(
+                f"the calibration was made with embedder {calibration.embedder!r} but this cache uses "
+                f"{embedder.name!r}; calibrate again with `inferopt cache calibrate --embedder ...`"
+            )
+        self.embedder = embedder
+        self.verifier = calibration.verifier if calibration is not None else None
+        default = calibration.threshold if calibration is not None else DEFAULT_COSINE_THRESHOLD
+        self.threshold = threshold if threshold is not None else default
+        self.thresholds = dict(thresholds or {})
+        self.top_k = top_k
+        self.embed_in_thread = embed_in_thread
+        self._buckets: dict[str, _Bucket] = {}
+        self._next_id = 0
+        self._recent: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+        self.last_rejections: list[tuple[str, str]] = []  # (candidate, reason), for inspection
+
+    def __len__(self) -> int:
+        return sum(len(b.questions) for b in self._buckets.values())
+
+    async def _embed(self, text: str) -> npt.NDArray[np.float32]:
+        vector = self._recent.get(text)
+        if vector is None:
+            if self.embed_in_thread:
+                rows = await asyncio.to_thread(self.embedder.embed, [text])  # CPU-bound model: keep the loop free
+            else:
+                rows = self.embedder.embed([text])
+            vector = rows[0]
+            self._recent[text] = vector
+            while len(self._recent) > 256:
+                self._recent.popitem(last=False)
+        return vector
+
+    async def match(self, request: ChatRequest, namespace: str) -> SemanticMatch | None:
+        """The best acceptable earlier question, or None."""
+        question = request.last_user_text
+        bucket = self._buckets.get(context_key(request, namespace=namespace))
+        if not question or bucket is None:
+            return None
+        vector = await self._embed(question)
+        threshold = self.thresholds.get(namespace, self.threshold)
+        best: SemanticMatch | None = None
+        self.last_rejections = []
+        for item_id, cosine in bucket.index.search(vector, self.top_k):
+            candidate = bucket.questions[item_id]
+            reason = guard_reason(question, candidate)
+            if reason is not None:
+                self.last_rejections.append((candidate, reason))
+                continue
+            score = (
+                cosine
+                if self.verifier is None
+                else self.verifier.score(question, candidate, vector, bucket.vectors[item_id])
+            )
+            if score >= threshold and (best is None or score > best.score):
+                best = SemanticMatch(bucket.keys[item_id], candidate, score, cosine)
+        return best
+
+    async def lookup(self, request: ChatRequest, namespace: str) -> str | None:
+        found = await self.match(request, namespace)
+        return None if found is None else found.key
+
+    async def remember(self, request: ChatRequest, namespace: str, key: str) -> None:
+        question = request.last_user_text
+        if not question:
+            return
+        bucket_key = context_key(request, namespace=namespace)
+        bucket = self._buckets.get(bucket_key)
+        if bucket is None:
+            bucket = self._buckets[bucket_key] = _Bucket(VectorIndex(self.embedder.dim))
+        if key in bucket.ids_by_key:
+            return
+        vector = await self._embed(question)
+        item_id = self._next_id
+        self._next_id += 1
+        bucket.index.add(vector, item_id)
+        bucket.questions[item_id] = question
+        bucket.keys[item_id] = key
+        bucket.vectors[item_id] = vector
+        bucket.ids_by_key[key] = item_id
+
+
+def semantic_from_options(options: Mapping[str, Any] | bool) -> SemanticCache:
+    """``semantic: {embedder: minilm, calibration: path.json, threshold: 0.9, thresholds: {ns: t}, top_k: 5}``."""
+    opts: dict[str, Any] = dict(options) if isinstance(options, Mapping) else {}
+    known = {"embedder", "calibration", "threshold", "thresholds", "top_k"}
+    unknown = set(opts) - known
+    if unknown:
+        raise ConfigError(f"unknown semantic cache option(s) {sorted(unknown)}; known: {', '.join(sorted(known))}")
+    embedder = embedder_from_name(str(opts.get("embedder", "minilm")))
+    calibration = Calibration.load(opts["calibration"]) if opts.get("calibration") else None
+    return SemanticCache(
+        embedder,
+        calibration=calibration,
+        threshold=opts.get("threshold"),
+        thresholds=opts.get("thresholds"),
+        top_k=int(opts.get("top_k", 5)),
+    )

@@ -1,0 +1,110 @@
+"""``inferopt cache stats|clear|calibrate``: look into, empty and tune the answer cache."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from inferopt.cache.stats import NamespaceStats
+from inferopt.cache.url import DEFAULT_URL, backend_from_url
+from inferopt.cli.common import clean_errors
+
+cache_url_option = click.option(
+    "--cache",
+    "url",
+    default=DEFAULT_URL,
+    show_default=True,
+    help="Cache URL: memory://, sqlite:///path/to/cache.db or redis://host:port/db.",
+)
+
+
+@click.group()
+def cache() -> None:
+    """Answer cache: statistics, clearing, semantic threshold calibration."""
+
+
+async def _stats(url: str) -> list[NamespaceStats]:
+    backend = backend_from_url(url)
+    try:
+        counters = await backend.read_stats()
+        entries = await backend.entry_counts()
+    finally:
+        await backend.aclose()
+    names = sorted(set(counters) | set(entries))
+    return [NamespaceStats.from_counters(ns, counters.get(ns, {}), entries.get(ns, 0)) for ns in names]
+
+
+@cache.command()
+@cache_url_option
+@clean_errors
+def stats(url: str) -> None:
+    """Hits, misses, hit rate, tokens and dollars saved, per namespace."""
+    rows = asyncio.run(_stats(url))
+    table = Table(title=f"Answer cache {url}")
+    for column in ("namespace", "entries", "hits", "semantic", "misses", "hit rate", "tokens saved", "USD saved"):
+        table.add_column(column, justify="left" if column == "namespace" else "right")
+    for row in rows:
+        table.add_row(
+            row.namespace,
+            str(row.entries or 0),
+            str(row.hits),
+            str(row.semantic_hits),
+            str(row.misses),
+            f"{row.hit_rate:.1%}",
+            f"{row.saved_input_tokens + row.saved_output_tokens:,}",
+            f"{row.saved_usd:.4f}",
+        )
+    if not rows:
+        click.echo(f"no cache entries or statistics at {url}")
+        return
+    Console(width=max(Console().width, 120)).print(table)  # never squeeze the numbers
+
+
+async def _clear(url: str, namespace: str | None) -> int:
+    backend = backend_from_url(url)
+    try:
+        return await backend.clear(namespace)
+    finally:
+        await backend.aclose()
+
+
+@cache.command()
+@cache_url_option
+@click.option("--namespace", default=None, help="Only this namespace (tenant); default: everything.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@clean_errors
+def clear(url: str, namespace: str | None, yes: bool) -> None:
+    """Remove cached answers (and their statistics)."""
+    what = f"namespace {namespace!r}" if namespace else "every namespace"
+    if not yes:
+        click.confirm(f"Remove the cached answers of {what} at {url}?", abort=True)
+    removed = asyncio.run(_clear(url, namespace))
+    click.echo(f"removed {removed} entries ({what}) from {url}")
+
+
+@cache.command()
+@click.argument("pairs", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--target-precision", default=0.90, show_default=True, type=float)
+@click.option("--embedder", default="minilm", show_default=True, help="minilm (local all-MiniLM-L6-v2) or hashing.")
+@click.option("--test-fraction", default=0.5, show_default=True, type=float, help="Held out, never tuned on.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the calibration.")
+@clean_errors
+def calibrate(
+    pairs: Path, target_precision: float, embedder: str, test_fraction: float, seed: int, output: Path | None
+) -> None:
+    """Measure precision/recall on a labelled pair file (question1,question2,is_duplicate) and
+    recommend a threshold for TARGET precision; the verifier is fitted on one part, measured on the rest."""
+    from inferopt.cache.semantic.calibrate import calibrate_file
+
+    report = calibrate_file(
+        pairs, target_precision=target_precision, embedder=embedder, test_fraction=test_fraction, seed=seed
+    )
+    click.echo(report.summary())
+    if output is not None:
+        report.calibration.save(output)
+        click.echo(f"calibration written to {output} (use it as cache.semantic.calibration)")

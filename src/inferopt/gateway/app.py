@@ -1,0 +1,350 @@
+"""The gateway as a plain ASGI application: every optimization behind one ``base_url``.
+
+Routes::
+
+    POST /v1/chat/completions   OpenAI wire format, streamed or not
+    POST /v1/messages           Anthropic wire format, streamed or not
+    GET  /v1/models             the model names callers may use
+    GET  /health                {"status": "ok"}
+    GET  /metrics               Prometheus text
+    GET  /dashboard             a live page; its numbers come from GET /dashboard/data
+
+Every chat call goes through :class:`inferopt.client.AsyncClient`, so the config's aliases, its
+``stack`` (cache, routing, limits, retries, fallbacks) and pricing apply as in the library.
+Response headers say what happened: ``x-inferopt-model`` (who answered), ``x-inferopt-provider``,
+``x-inferopt-cost-usd``, ``x-inferopt-upstream-ms``, ``x-inferopt-cache`` (hit/miss when a cache
+looked) and one ``x-inferopt-<name>`` per scalar annotation a wrapper left (e.g. ``attempts``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from inferopt.client import AsyncClient
+from inferopt.errors import InferoptError, redact
+from inferopt.gateway import anthropic_routes, openai_routes
+from inferopt.gateway.asgi import (
+    BodyTooLarge,
+    ClientGone,
+    Header,
+    Receive,
+    Scope,
+    Send,
+    content_length,
+    header,
+    read_body,
+    send_bytes,
+)
+from inferopt.gateway.dashboard import DASHBOARD_HTML_TYPE, dashboard_html
+from inferopt.gateway.keys import KeyStore, Reservation, VirtualKey
+from inferopt.gateway.metrics import GatewayMetrics
+from inferopt.gateway.problems import Problem, problem_for
+from inferopt.gateway.sse import StreamWriter, relay
+from inferopt.gateway.usage import Estimate, estimate_of, settled_cost
+from inferopt.gateway.validation import Limits, ParsedChat
+from inferopt.types import ChatResponse
+
+log = logging.getLogger("inferopt.gateway")
+_json = openai_routes._dumps
+_TEXT_TYPE: Header = (b"content-type", b"text/plain; version=0.0.4; charset=utf-8")
+_CACHE_MODES = ("bypass", "refresh", "use")
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """What differs between the OpenAI and Anthropic routes."""
+
+    route: str
+    parse: Callable[[bytes, Limits], ParsedChat | Problem]
+    body: Callable[[ChatResponse], bytes]
+    writer: Callable[[str, bool], StreamWriter]
+    error_body: Callable[[Problem], bytes]
+
+
+OPENAI = Dialect(
+    "/v1/chat/completions",
+    openai_routes.parse,
+    openai_routes.completion_body,
+    openai_routes.ChunkWriter,
+    Problem.openai_body,
+)
+ANTHROPIC = Dialect(
+    "/v1/messages",
+    anthropic_routes.parse,
+    anthropic_routes.message_body,
+    anthropic_routes.EventWriter,
+    Problem.anthropic_body,
+)
+
+
+def _header_value(value: Any) -> bytes:
+    # Header values must be visible ASCII: anything else from an annotation is dropped, not sent.
+    text = f"{value:.8f}" if isinstance(value, float) else str(value)
+    return "".join(c for c in text if " " <= c <= "~")[:200].encode()
+
+
+def answer_headers(response: ChatResponse) -> list[Header]:
+    """What happened to one answer, as ``x-inferopt-*`` response headers."""
+    headers: list[Header] = [
+        (b"x-inferopt-model", _header_value(response.model)),
+        (b"x-inferopt-provider", _header_value(response.provider)),
+    ]
+    if response.cost_usd is not None:
+        headers.append((b"x-inferopt-cost-usd", f"{response.cost_usd:.8f}".encode()))
+    if response.latency_s is not None:
+        headers.append((b"x-inferopt-upstream-ms", f"{response.latency_s * 1000:.2f}".encode()))
+    if response.emulated:
+        headers.append((b"x-inferopt-emulated", b"true"))
+    for name, value in response.annotations.items():
+        if isinstance(value, str | int | float | bool) and name.replace("_", "-").replace("-", "").isalnum():
+            if name == "cache" and isinstance(value, bool):
+                value = "hit" if value else "miss"
+            headers.append((b"x-inferopt-" + name.replace("_", "-").lower().encode(), _header_value(value)))
+    return headers
+
+
+def cache_result(response: ChatResponse | None) -> str | None:
+    value = None if response is None else response.annotations.get("cache")
+    if isinstance(value, bool):
+        return "hit" if value else "miss"
+    return value if value in ("hit", "miss") else None
+
+
+class GatewayApp:
+    """The ASGI callable. ``keys=None`` serves anyone (a local gateway); with a store every call needs a key."""
+
+    def __init__(
+        self,
+        client: AsyncClient,
+        *,
+        keys: KeyStore | None = None,
+        limits: Limits | None = None,
+        metrics: GatewayMetrics | None = None,
+        clock: Callable[[], float] = time.time,
+        timer: Callable[[], float] = time.perf_counter,
+        default_output_tokens: int = 1024,
+    ) -> None:
+        self.client = client
+        self.keys = keys
+        self.limits = limits or Limits()
+        self.metrics = metrics or GatewayMetrics(clock)
+        self._clock = clock
+        self._timer = timer
+        self._default_output_tokens = default_output_tokens
+        self._routes: dict[tuple[str, str], Callable[[Scope, Receive, Send], Any]] = {
+            ("POST", "/v1/chat/completions"): lambda s, r, w: self._chat(OPENAI, s, r, w),
+            ("POST", "/chat/completions"): lambda s, r, w: self._chat(OPENAI, s, r, w),
+            ("POST", "/v1/messages"): lambda s, r, w: self._chat(ANTHROPIC, s, r, w),
+            ("GET", "/v1/models"): self._models,
+            ("GET", "/models"): self._models,
+            ("GET", "/health"): self._health,
+            ("GET", "/metrics"): self._metrics,
+            ("GET", "/dashboard"): self._dashboard,
+            ("GET", "/dashboard/data"): self._dashboard_data,
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            handler = self._routes.get((scope["method"], scope["path"]))
+            if handler is None:
+                problem = Problem(404, f"unknown route {scope['method']} {scope['path']}", code="unknown_url")
+                await send_bytes(send, 404, problem.openai_body())
+                return
+            await handler(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+        if self.keys is not None:
+            await self.keys.aclose()
+
+    async def _authenticate(self, scope: Scope) -> VirtualKey | Problem | None:
+        if self.keys is None:
+            return None
+        auth = header(scope, b"authorization")
+        secret = auth[7:].strip() if auth and auth[:7].lower() == "bearer " else header(scope, b"x-api-key")
+        if not secret:
+            return Problem(
+                401,
+                "missing API key: send your gateway key as 'Authorization: Bearer sk-io-...' "
+                "(the OpenAI SDK's api_key) or 'x-api-key' (the Anthropic SDK's api_key)",
+                code="missing_api_key",
+            )
+        key = await self.keys.lookup(secret)
+        if key is None:
+            return Problem(
+                401, "invalid API key: unknown or revoked; ask the gateway operator for a key", code="invalid_api_key"
+            )
+        return key
+
+    async def _chat(self, dialect: Dialect, scope: Scope, receive: Receive, send: Send) -> None:
+        started = self._timer()
+        metrics = self.metrics
+        metrics.in_flight += 1
+        model, status, response = "-", 500, None
+        try:
+            key = await self._authenticate(scope)
+            parsed = await self._parse(dialect, scope, receive)
+            if isinstance(key, Problem) or isinstance(parsed, Problem):
+                problem = key if isinstance(key, Problem) else parsed
+                assert isinstance(problem, Problem)
+                status = await self._refuse(dialect, send, problem)
+                return
+            status, response = await self._answer(dialect, parsed, key, scope, receive, send)
+            # A name nobody knows is not a metrics label: clients could otherwise grow the series without bound.
+            model = parsed.request.model if status != 404 else "(unknown)"
+        except ClientGone:
+            status = 499
+        finally:
+            metrics.in_flight -= 1
+            usage = response.usage if response is not None else None
+            metrics.record(
+                dialect.route,
+                model,
+                status,
+                self._timer() - started,
+                cost_usd=response.cost_usd if response is not None else None,
+                input_tokens=usage.input_tokens if usage else 0,
+                output_tokens=usage.output_tokens if usage else 0,
+                cache_read_tokens=usage.cache_read_tokens if usage else 0,
+                cache=cache_result(response),
+            )
+
+    async def _parse(self, dialect: Dialect, scope: Scope, receive: Receive) -> ParsedChat | Problem:
+        declared = content_length(scope)
+        limit = self.limits.max_body_bytes
+        too_large = Problem(
+            413, f"request body too large (limit {limit} bytes); send a shorter prompt", code="request_too_large"
+        )
+        if declared is not None and declared > limit:
+            return too_large
+        try:
+            body = await read_body(receive, limit)
+        except BodyTooLarge:
+            return too_large
+        parsed = dialect.parse(body, self.limits)
+        if not isinstance(parsed, Problem):
+            mode = header(scope, b"x-inferopt-cache")
+            if mode in _CACHE_MODES:
+                parsed.request.options["cache"] = mode
+        return parsed
+
+    async def _refuse(self, dialect: Dialect, send: Send, problem: Problem) -> int:
+        await send_bytes(send, problem.status, dialect.error_body(problem), problem.headers())
+        return problem.status
+
+    async def _answer(
+        self,
+        dialect: Dialect,
+        parsed: ParsedChat,
+        key: VirtualKey | None,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> tuple[int, ChatResponse | None]:
+        request = parsed.request
+        reservation: Reservation | None = None
+        estimate: Estimate | None = None
+        try:
+            route = self.client.resolve(request.model)
+            if key is not None and self.keys is not None:
+                key.check_model(request.model)
+                estimate = estimate_of(request, route.model, self.client.catalog, self._default_output_tokens)
+                reservation = await self.keys.admit(key, estimate.usd, estimate.tokens, self._clock())
+                if key.cache_namespace:
+                    request.options["namespace"] = key.cache_namespace
+            if parsed.stream:
+                return await self._stream(dialect, parsed, route.model, estimate, reservation, receive, send)
+            response = await self.client.complete(request)
+        except InferoptError as exc:  # a refusal the caller can act on: bad model, over budget, upstream error
+            if reservation is not None and self.keys is not None:
+                await self.keys.settle(reservation, 0.0, 0)
+            return await self._refuse(dialect, send, problem_for(exc)), None
+        except Exception as exc:
+            log.error("gateway error on %s: %s", dialect.route, redact(repr(exc)))
+            if reservation is not None and self.keys is not None:
+                await self.keys.settle(reservation, 0.0, 0)
+            return await self._refuse(dialect, send, problem_for(exc)), None
+        if reservation is not None and self.keys is not None:
+            await self.keys.settle(reservation, response.cost_usd or 0.0, response.usage.total_tokens)
+        await send_bytes(send, 200, dialect.body(response), answer_headers(response))
+        return 200, response
+
+    async def _stream(
+        self,
+        dialect: Dialect,
+        parsed: ParsedChat,
+        served_model: str,
+        estimate: Estimate | None,
+        reservation: Reservation | None,
+        receive: Receive,
+        send: Send,
+    ) -> tuple[int, ChatResponse | None]:
+        events = self.client.stream(parsed.request)
+
+        def headers(done: ChatResponse | None) -> list[Header]:
+            return answer_headers(done) if done is not None else [(b"x-inferopt-model", _header_value(served_model))]
+
+        async def refuse(problem: Problem) -> None:
+            await self._refuse(dialect, send, problem)
+
+        outcome = None
+        try:
+            outcome = await relay(
+                events, dialect.writer(served_model, parsed.include_usage), send, receive, headers, refuse
+            )
+        finally:
+            if outcome is not None:
+                self.metrics.streams_cancelled += outcome.cancelled
+                self.metrics.streams_failed += outcome.started and outcome.problem is not None
+            if reservation is not None and self.keys is not None and estimate is not None:
+                usd, tokens = settled_cost(outcome, estimate, served_model, self.client.catalog)
+                await self.keys.settle(reservation, usd, tokens)
+        return outcome.status, outcome.response
+
+    async def _models(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = await self._authenticate(scope)
+        if isinstance(key, Problem):
+            await send_bytes(send, key.status, key.openai_body())
+            return
+        names = model_names(self.client)
+        if key is not None:
+            names = [n for n in names if key.allows(n)]
+        await send_bytes(send, 200, openai_routes.models_body(names))
+
+    async def _health(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send_bytes(send, 200, b'{"status":"ok"}')
+
+    async def _metrics(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send_bytes(send, 200, self.metrics.prometheus_text().encode(), content_type=_TEXT_TYPE)
+
+    async def _dashboard(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send_bytes(send, 200, dashboard_html(), content_type=DASHBOARD_HTML_TYPE)
+
+    async def _dashboard_data(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send_bytes(send, 200, _json(self.metrics.snapshot()).encode(), [(b"cache-control", b"no-store")])
+
+
+def model_names(client: AsyncClient) -> list[str]:
+    """Aliases from the config; with the emulator alone, every model the emulator knows."""
+    names = list(client.config.models)
+    if client.config.is_emulated:
+        from inferopt.emulator import load_profiles
+
+        names += load_profiles().names()
+    return sorted(set(names))

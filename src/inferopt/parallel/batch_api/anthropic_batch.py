@@ -1,0 +1,152 @@
+"""Anthropic Message Batches over httpx: ``POST /v1/messages/batches``, poll, read ``results_url``.
+
+Each item becomes ``{"custom_id", "params"}`` whose params are exactly what
+:func:`inferopt.providers.anthropic.build_body` sends live. Items are split into several Message
+Batches when they exceed :data:`ANTHROPIC_LIMITS`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import httpx
+
+from inferopt.errors import InferoptError
+from inferopt.parallel.batch_api.http import EMULATED_HEADER, BatchHTTP, batch_cost, not_finished
+from inferopt.parallel.batch_api.job import BatchItemError, BatchItemResult, ProviderBatch, ProviderBatchStatus
+from inferopt.parallel.batch_api.split import ANTHROPIC_LIMITS, BatchLimits, split_encoded
+from inferopt.providers import anthropic as anthropic_wire
+from inferopt.providers.base import Provider
+from inferopt.types import ChatRequest, ChatResponse
+
+PATH = "/v1/messages/batches"
+_CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_STATE = {"in_progress": "in_progress", "canceling": "cancelling", "ended": "ended"}
+
+
+class AnthropicBatch:
+    """One Anthropic account's Message Batches API."""
+
+    wire = "anthropic"
+
+    def __init__(
+        self,
+        provider: Provider,
+        limits: BatchLimits = ANTHROPIC_LIMITS,
+        default_max_tokens: int = anthropic_wire.DEFAULT_MAX_TOKENS,
+    ) -> None:
+        headers = {"anthropic-version": anthropic_wire.API_VERSION}
+        if provider.api_key:
+            headers["x-api-key"] = provider.api_key
+        self._http = BatchHTTP(provider, headers, anthropic_wire._error_detail, "request-id")
+        self.limits = limits
+        self.default_max_tokens = default_max_tokens
+
+    async def submit(self, items: list[tuple[str, ChatRequest]]) -> list[ProviderBatch]:
+        """Create one Message Batch per group of items within the limits; on failure cancel the started ones."""
+        encoded = [(cid, self._request(cid, request)) for cid, request in items]
+        started: list[ProviderBatch] = []
+        try:
+            for group in split_encoded(encoded, self.limits):
+                body = b'{"requests":[' + b",".join(encoded[i][1] for i in group) + b"]}"
+                model = items[group[0]][1].model
+                headers = {"content-type": "application/json"}
+                batch = await self._http.json("POST", PATH, model, content=body, headers=headers)
+                started.append(ProviderBatch(str(batch["id"]), [encoded[i][0] for i in group]))
+        except BaseException:
+            for done in started:
+                await self.cancel(done.id)
+            raise
+        return started
+
+    def _request(self, custom_id: str, request: ChatRequest) -> bytes:
+        if not _CUSTOM_ID.match(custom_id):
+            raise InferoptError(
+                f"custom_id {custom_id!r} is not allowed by Anthropic Message Batches: use 1-64 letters, digits, "
+                "'_' or '-' (rename the item's id)"
+            )
+        params = anthropic_wire.build_body(request, stream=False, default_max_tokens=self.default_max_tokens)
+        return json.dumps(
+            {"custom_id": custom_id, "params": params}, ensure_ascii=False, separators=(",", ":")
+        ).encode()
+
+    async def status(self, batch_id: str) -> ProviderBatchStatus:
+        return _status(await self._http.json("GET", f"{PATH}/{batch_id}", batch_id))
+
+    async def cancel(self, batch_id: str) -> ProviderBatchStatus:
+        current = await self.status(batch_id)
+        if current.state != "in_progress":
+            return current
+        return _status(await self._http.json("POST", f"{PATH}/{batch_id}/cancel", batch_id))
+
+    async def results(self, batch_id: str) -> list[BatchItemResult]:
+        """Every line of the batch's results file, answers parsed and priced at batch rates."""
+        batch = await self._http.json("GET", f"{PATH}/{batch_id}", batch_id)
+        status = str(batch.get("processing_status"))
+        if status != "ended" or not batch.get("results_url"):
+            raise not_finished(batch_id, status)
+        response = await self._http.request("GET", self._results_url(batch_id, str(batch["results_url"])), batch_id)
+        emulated = response.headers.get(EMULATED_HEADER) == "true"
+        return [self._result(json.loads(raw), emulated) for raw in response.content.splitlines() if raw.strip()]
+
+    def _results_url(self, batch_id: str, url: str) -> str:
+        """``results_url`` when it is on the provider's own host; else the documented path.
+
+        The request carries the API key, so it never follows a URL to another host.
+        """
+        target, base = httpx.URL(url), httpx.URL(self._http.provider.base_url)
+        if (target.scheme, target.host, target.port) == (base.scheme, base.host, base.port):
+            return url
+        return f"{PATH}/{batch_id}/results"
+
+    def _result(self, line: dict[str, Any], emulated: bool) -> BatchItemResult:
+        custom_id = str(line.get("custom_id"))
+        result = line.get("result") or {}
+        kind = result.get("type")
+        if kind == "succeeded":
+            response = _chat_response(result.get("message") or {}, self._http.provider.name, emulated)
+            response.cost_usd = batch_cost(response.usage, response.model)
+            return BatchItemResult(custom_id, response=response)
+        if kind in ("canceled", "expired"):
+            reason = "the batch was cancelled" if kind == "canceled" else "the batch's 24-hour window ran out"
+            return BatchItemResult(custom_id, error=BatchItemError(kind, f"not run: {reason}"))
+        envelope = result.get("error") or {}
+        detail = anthropic_wire._error_detail(json.dumps(envelope).encode())
+        message = self._http.provider.redact(detail.message)
+        return BatchItemResult(custom_id, error=BatchItemError("errored", message, None, detail.type))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def _status(batch: dict[str, Any]) -> ProviderBatchStatus:
+    status = str(batch.get("processing_status"))
+    counts = {k: int(v or 0) for k, v in (batch.get("request_counts") or {}).items()}
+    failed = counts.get("errored", 0) + counts.get("canceled", 0) + counts.get("expired", 0)
+    return ProviderBatchStatus(
+        str(batch.get("id")),
+        _STATE.get(status, "in_progress"),  # type: ignore[arg-type]
+        status,
+        sum(counts.values()),
+        counts.get("succeeded", 0),
+        failed,
+    )
+
+
+def _chat_response(message: dict[str, Any], provider: str, emulated: bool) -> ChatResponse:
+    blocks = message.get("content") or []
+    reason = message.get("stop_reason")
+    return ChatResponse(
+        id=str(message.get("id", "")),
+        model=str(message.get("model", "")),
+        content="".join(b.get("text", "") for b in blocks if b.get("type") == "text"),
+        usage=anthropic_wire.parse_usage(message.get("usage")),
+        finish_reason=anthropic_wire._FINISH.get(reason or "end_turn", "stop"),
+        provider=provider,
+        provider_stop_reason=reason,
+        tool_calls=anthropic_wire._tool_calls(blocks),
+        emulated=emulated,
+        annotations={"batch": True},
+    )

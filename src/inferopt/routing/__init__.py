@@ -1,0 +1,44 @@
+"""Routing: rule routers, cascades with quality checks, learned routers, fallbacks and balancing,
+and their offline evaluation on recorded model outcomes. See docs/routing.md.
+
+Every router is a Model over other Models; ``annotations["route"]`` on its answer says what it did.
+"""
+
+from inferopt.routing.cascade import Cascade, Stage
+from inferopt.routing.checks import Agreement, CheckResult, Judge, LogprobConfidence, Verifier
+from inferopt.routing.classify import Classification, classify
+from inferopt.routing.data import Outcomes, read_outcomes, read_routellm_mmlu, read_routerbench
+from inferopt.routing.evaluate import RouterReport, evaluate
+from inferopt.routing.fallback import Balanced, CircuitBreaker, Fallback
+from inferopt.routing.learned import KnnRouter
+from inferopt.routing.learned_model import LearnedRouter
+from inferopt.routing.metrics import aiq, apgr, cpt, pgr
+from inferopt.routing.rules import RuleRouter
+
+__all__ = [
+    "Agreement",
+    "Balanced",
+    "Cascade",
+    "CheckResult",
+    "CircuitBreaker",
+    "Classification",
+    "Fallback",
+    "Judge",
+    "KnnRouter",
+    "LearnedRouter",
+    "LogprobConfidence",
+    "Outcomes",
+    "RouterReport",
+    "RuleRouter",
+    "Stage",
+    "Verifier",
+    "aiq",
+    "apgr",
+    "classify",
+    "cpt",
+    "evaluate",
+    "pgr",
+    "read_outcomes",
+    "read_routellm_mmlu",
+    "read_routerbench",
+]

@@ -1,0 +1,160 @@
+"""Offline replay: how a router would have done on recorded outcomes, without calling any model.
+
+Each router is replayed over its knob; every setting gives one operating point (accuracy, cost per
+query, share of calls per model). Alongside: every single model, a random router and the oracle
+(the cheapest model that answered correctly), so a router's figures always have their references.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from inferopt.routing.data import Outcomes
+from inferopt.routing.metrics import Point, aiq, apgr, cpt
+
+# A replay: the model index each row is sent to, at one knob setting.
+Decide = Callable[[float], Sequence[int]]
+
+
+@dataclass(frozen=True, slots=True)
+class OperatingPoint:
+    """One router setting replayed over the rows."""
+
+    knob: float
+    accuracy: float
+    cost_per_query: float
+    call_share: dict[str, float]
+
+
+@dataclass(slots=True)
+class RouterReport:
+    """A router's curve over its knob, and its summary metrics."""
+
+    name: str
+    points: list[OperatingPoint]
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def best_within(self, budget: float) -> OperatingPoint | None:
+        """The most accurate point costing at most ``budget`` per query."""
+        affordable = [p for p in self.points if p.cost_per_query <= budget]
+        return max(affordable, key=lambda p: (p.accuracy, -p.cost_per_query), default=None)
+
+
+def replay(data: Outcomes, choices: Sequence[int], knob: float = 0.0) -> OperatingPoint:
+    """Accuracy, cost per query and call shares when row ``i`` goes to model ``choices[i]``."""
+    n = len(data)
+    if len(choices) != n:
+        raise ValueError(f"{len(choices)} choices for {n} rows")
+    calls = [0] * len(data.models)
+    correct = cost = 0.0
+    for i, j in enumerate(choices):
+        correct += data.correct[i][j]
+        cost += data.cost[i][j]
+        calls[j] += 1
+    return OperatingPoint(knob, correct / n, cost / n, {m: calls[j] / n for j, m in enumerate(data.models)})
+
+
+def single_model_reports(data: Outcomes) -> list[RouterReport]:
+    return [RouterReport(m, [replay(data, [j] * len(data))]) for j, m in enumerate(data.models)]
+
+
+def oracle_report(data: Outcomes) -> RouterReport:
+    """The cheapest correct model per row (the cheapest model when none is correct): an upper bound."""
+    choices = []
+    for correct, cost in zip(data.correct, data.cost, strict=True):
+        right = [j for j, c in enumerate(correct) if c > 0] or range(len(cost))
+        choices.append(min(right, key=lambda j: cost[j]))
+    return RouterReport("oracle", [replay(data, choices)])
+
+
+def weak_and_strong(data: Outcomes) -> tuple[int, int]:
+    """Indices of the cheapest model and of the most accurate one (ties: the cheaper)."""
+    weak = min(range(len(data.models)), key=lambda j: data.mean_cost(data.models[j]))
+    strong = max(range(len(data.models)), key=lambda j: (data.mean_accuracy(data.models[j]), -j))
+    return weak, strong
+
+
+def random_router_report(data: Outcomes, seed: int = 0, steps: int = 20) -> RouterReport:
+    """Send a random share ``s`` of rows to the strongest model, the rest to the cheapest (RouteLLM's baseline)."""
+    weak, strong = weak_and_strong(data)
+    rng = random.Random(seed)
+    points = []
+    for step in range(steps + 1):
+        share = step / steps
+        rows = list(range(len(data)))
+        rng.shuffle(rows)
+        chosen = set(rows[: round(share * len(data))])
+        points.append(replay(data, [strong if i in chosen else weak for i in range(len(data))], share))
+    return RouterReport("random", points)
+
+
+def router_report(name: str, data: Outcomes, decide: Decide, knobs: Sequence[float]) -> RouterReport:
+    return RouterReport(name, [replay(data, decide(k), k) for k in knobs])
+
+
+def add_metrics(report: RouterReport, data: Outcomes) -> None:
+    """AIQ over the single models' cost range; with two models also APGR and CPT(50%)/CPT(80%)."""
+    singles = single_model_reports(data)
+    costs = [s.points[0].cost_per_query for s in singles]
+    weak, strong = weak_and_strong(data)
+    strong_name = data.models[strong]
+    points = [Point(p.cost_per_query, p.accuracy, p.call_share[strong_name]) for p in report.points]
+    report.metrics["aiq"] = aiq(points, min(costs), max(costs))
+    q_weak = singles[weak].points[0].accuracy
+    q_strong = singles[strong].points[0].accuracy
+    if len(data.models) == 2 and q_strong != q_weak:
+        report.metrics["apgr"] = apgr(points, q_weak, q_strong)
+        report.metrics["cpt50"] = cpt(points, q_weak, q_strong, 0.5)
+        report.metrics["cpt80"] = cpt(points, q_weak, q_strong, 0.8)
+
+
+def evaluate(data: Outcomes, routers: dict[str, tuple[Decide, Sequence[float]]], seed: int = 0) -> list[RouterReport]:
+    """Reports for every single model, the random router, the oracle and each given router, with metrics."""
+    reports = [*single_model_reports(data), random_router_report(data, seed), oracle_report(data)]
+    reports += [router_report(name, data, decide, knobs) for name, (decide, knobs) in routers.items()]
+    for report in reports:
+        if len(report.points) > 1:  # a single operating point has no curve to measure
+            add_metrics(report, data)
+    return reports
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementStage:
+    """An offline cascade stage: accept ``model``'s recorded answer when at least ``threshold`` of
+    ``agree_with``'s recorded answers match it (after ``short_answer``); no peers = accept."""
+
+    model: str
+    agree_with: tuple[str, ...] = ()
+    threshold: float = 1.0
+
+
+def replay_agreement_cascade(data: Outcomes, stages: Sequence[AgreementStage]) -> tuple[OperatingPoint, list[str]]:
+    """Replay an agreement cascade over recorded answers: the operating point (every call charged)
+    and the model accepted on each row. Needs ``data.answers`` (``read_routerbench(..., with_answers=True)``)."""
+    from inferopt.routing.checks import short_answer
+
+    if not data.answers:
+        raise ValueError("an agreement cascade needs recorded answers: read the data with with_answers=True")
+    col = {m: j for j, m in enumerate(data.models)}
+    calls = dict.fromkeys(data.models, 0)
+    correct = cost = 0.0
+    chosen: list[str] = []
+    for i in range(len(data)):
+        for k, stage in enumerate(stages):
+            j = col[stage.model]
+            cost += data.cost[i][j]
+            calls[stage.model] += 1
+            peers = [col[m] for m in stage.agree_with]
+            for p in peers:
+                cost += data.cost[i][p]
+                calls[data.models[p]] += 1
+            mine = short_answer(data.answers[i][j])
+            agree = sum(short_answer(data.answers[i][p]) == mine for p in peers) / len(peers) if peers else 1.0
+            if k == len(stages) - 1 or agree >= stage.threshold:
+                correct += data.correct[i][j]
+                chosen.append(stage.model)
+                break
+    n = len(data)
+    return OperatingPoint(0.0, correct / n, cost / n, {m: c / n for m, c in calls.items()}), chosen

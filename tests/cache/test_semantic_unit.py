@@ -1,0 +1,113 @@
+"""Semantic cache logic without a model: the index, the guards on our adversarial set, contexts, calibration."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+np = pytest.importorskip("numpy", reason="the semantic cache needs numpy: pip install 'inferopt[semantic]'")
+
+from inferopt.cache import Cached, MemoryBackend  # noqa: E402
+from inferopt.cache.semantic import HashingEmbedder, SemanticCache, VectorIndex, calibrate_pairs, guard_reason  # noqa: E402
+from inferopt.cache.semantic.calibrate import Calibration, operating_point, threshold_for  # noqa: E402
+from inferopt.testing import FunctionModel  # noqa: E402
+from inferopt.types import ChatRequest, Message  # noqa: E402
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def rows(name: str) -> list[dict[str, str]]:
+    with open(FIXTURES / name, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_index_returns_the_nearest_rows_best_first_and_grows() -> None:
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(3000, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = VectorIndex(16, initial_capacity=4)
+    for i, v in enumerate(vectors):
+        index.add(v, i)
+    found = index.search(vectors[1234], k=3)
+    assert found[0][0] == 1234 and found[0][1] == pytest.approx(1.0)
+    assert [s for _, s in found] == sorted((s for _, s in found), reverse=True)
+    index.remove(1234)
+    assert all(i != 1234 for i, _ in index.search(vectors[1234], k=3)) and len(index) == 2999
+
+
+@pytest.mark.parametrize("row", rows("semantic_adversarial.csv"), ids=lambda r: f"{r['kind']}:{r['question2'][:30]}")
+def test_guards_veto_every_adversarial_pair(row: dict[str, str]) -> None:
+    assert guard_reason(row["question1"], row["question2"]) is not None
+    assert guard_reason(row["question2"], row["question1"]) is not None
+
+
+@pytest.mark.parametrize("row", rows("semantic_paraphrases.csv"), ids=lambda r: r["question2"][:30])
+def test_guards_let_paraphrases_through(row: dict[str, str]) -> None:
+    assert guard_reason(row["question1"], row["question2"]) is None
+
+
+def ask(text: str, history: list[Message] | None = None) -> ChatRequest:
+    return ChatRequest(model="gpt-4o-mini", messages=[*(history or []), Message("user", text)], temperature=0)
+
+
+async def test_semantic_hit_within_a_context_and_never_across_contexts() -> None:
+    upstream = FunctionModel(lambda r: f"answer to {r.last_user_text}")
+    semantic = SemanticCache(HashingEmbedder(), threshold=0.8, embed_in_thread=False)
+    cached = Cached(upstream, MemoryBackend(), semantic=semantic)
+    await cached.complete(ask("What is the capital of France?"))
+    similar = await cached.complete(ask("what is the capital of France"))
+    assert similar.annotations["cache"] == "semantic_hit"
+    assert similar.content == "answer to What is the capital of France?"
+    history = [Message("user", "Tell me about Spain."), Message("assistant", "Spain is in Europe.")]
+    follow_up = await cached.complete(ask("What is the capital of France?", history))
+    assert follow_up.annotations["cache"] == "miss"  # same words, other conversation: no hit
+    guarded = await cached.complete(ask("What is the capital of Spain?"))
+    assert guarded.annotations["cache"] == "miss"
+    assert cached.local_stats()["default"].semantic_hits == 1
+    assert len(upstream.calls) == 3
+
+
+async def test_per_namespace_threshold_and_namespace_isolation() -> None:
+    semantic = SemanticCache(HashingEmbedder(), threshold=0.8, thresholds={"strict": 0.999}, embed_in_thread=False)
+    cached = Cached(FunctionModel(lambda r: "x"), MemoryBackend(), semantic=semantic)
+    for namespace in ("default", "strict"):
+        await cached.complete(replace(ask("What is the capital of France?"), options={"namespace": namespace}))
+    loose = await cached.complete(ask("what is the capital of France"))
+    strict = await cached.complete(replace(ask("what is the capital of France"), options={"namespace": "strict"}))
+    other = await cached.complete(replace(ask("what is the capital of France"), options={"namespace": "other"}))
+    assert [loose.annotations["cache"], strict.annotations["cache"], other.annotations["cache"]] == [
+        "semantic_hit",
+        "miss",
+        "miss",
+    ]
+
+
+def test_threshold_for_a_target_precision_and_its_operating_point() -> None:
+    scores = np.linspace(1.0, 0.0, 100)
+    labels = np.array([1] * 40 + [1, 0] * 10 + [0] * 40)
+    threshold = threshold_for(scores, labels, 0.95)
+    point = operating_point(scores, labels, threshold)
+    assert point.precision >= 0.95 and point.recall == pytest.approx(43 / 50)  # 40 positives, then 1,0,1,0,1: 43 of 45
+    assert threshold_for(scores, np.zeros(100, dtype=int), 0.5) == float("inf")
+
+
+def test_calibration_is_measured_on_held_out_pairs_and_round_trips(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    words = ["".join(chr(97 + c) for c in rng.integers(0, 26, size=5)) for _ in range(60)]  # no digits: no number guard
+    pairs = []
+    for _ in range(400):
+        base = list(rng.choice(words, size=6))
+        same = bool(rng.integers(0, 2))
+        other = [*base[:5], str(rng.choice(words))] if same else list(rng.choice(words, size=6))
+        pairs.append((" ".join(base), " ".join(other), int(same)))
+    report = calibrate_pairs(pairs, HashingEmbedder(64), target_precision=0.9, test_fraction=0.5, seed=0)
+    assert report.split_sizes == (133, 67, 200)
+    assert report.results["verifier+guards"].precision >= 0.85 and report.results["verifier+guards"].recall > 0.5
+    path = tmp_path / "calibration.json"
+    report.calibration.save(path)
+    loaded = Calibration.load(path)
+    assert loaded.threshold == report.calibration.threshold and loaded.verifier is not None
+    assert "held out" not in report.summary() and "test pairs only" in report.summary()
