@@ -37,6 +37,11 @@ def test_readme_python_example_runs_against_the_emulator(tmp_path: Path) -> None
 def test_readme_yaml_config_is_valid(block: str, tmp_path: Path) -> None:
     from inferopt.config import load_config
 
+    from inferopt.client import AsyncClient
+
     path = tmp_path / "inferopt.yaml"
     path.write_text(block)
-    load_config(path)
+    config = load_config(path)
+    client = AsyncClient(config)
+    for name in config.routers:  # router options are checked when built: build each one
+        client._model_for(client.resolve(f"router/{name}"))
