@@ -35,9 +35,8 @@ def test_readme_python_example_runs_against_the_emulator(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("block", [b for b in code_blocks("yaml")])
 def test_readme_yaml_config_is_valid(block: str, tmp_path: Path) -> None:
-    from inferopt.config import load_config
-
     from inferopt.client import AsyncClient
+    from inferopt.config import load_config
 
     path = tmp_path / "inferopt.yaml"
     path.write_text(block)

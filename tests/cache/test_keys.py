@@ -87,3 +87,14 @@ def test_bad_switches_are_named() -> None:
     assert CachePolicy(allow_request_namespace=False).namespace_for(replace(BASE, options={"namespace": "x"})) == (
         "default"
     )
+
+
+def test_every_request_field_is_classified_for_the_key() -> None:
+    """A field added to ChatRequest must be put in the key or declared answer-neutral here, never forgotten."""
+    from dataclasses import fields
+
+    from inferopt.cache.keys import request_identity
+
+    in_key = set(request_identity(BASE))
+    answer_neutral = {"options", "user", "metadata"}
+    assert {f.name for f in fields(ChatRequest)} == in_key | answer_neutral

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from inferopt.client import AsyncClient
 from inferopt.stack import validate_stack
 from inferopt.tradeoff.experiments import load_experiment, merged_config
 
@@ -17,4 +18,9 @@ def test_walkthrough_experiment_parses_and_every_stack_layer_is_registered() -> 
     for configuration in spec.configurations:
         config = merged_config(spec.base, configuration.config, configuration.name)
         validate_stack(config.stack, configuration.name)
-        assert configuration.model in config.models
+        client = AsyncClient(config)
+        route = client.resolve(configuration.model)  # an unknown alias or router raises here
+        if route.provider == "router":
+            client._model_for(route)  # router options are checked when the router is built
+        else:
+            assert configuration.model in config.models
