@@ -6,12 +6,9 @@ at thousands of requests per second a log line per request would cost more than 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import multiprocessing
-import socket
-import threading
 import urllib.request
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -23,9 +20,9 @@ import uvicorn
 from inferopt.emulator.app import EmulatorApp, create_app
 from inferopt.emulator.config import EmulatorConfig
 from inferopt.emulator.stats import EmulatorStats
+from inferopt.serving import STARTUP_TIMEOUT_S, ThreadedServer, listening_socket, new_event_loop, uvicorn_config
 
 DEFAULT_PORT = 8100
-_STARTUP_TIMEOUT_S = 30.0
 # The drop fault returns from the app before the response is complete, on purpose; uvicorn then
 # closes the connection (what the fault is for) and logs this line, which is noise here.
 _DROP_LOG_LINE = "ASGI callable returned without completing response."
@@ -42,71 +39,27 @@ def _quiet_drop_fault_logs() -> None:
         logger.addFilter(_DropFaultLogFilter())
 
 
-def _uvicorn_config(app: EmulatorApp, host: str, port: int, log_level: str) -> uvicorn.Config:
-    try:
-        import httptools  # noqa: F401
-
-        http = "httptools"
-    except ImportError:
-        http = "h11"
-    return uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        http=http,
-        loop="none",  # the caller chooses the event loop (uvloop when available)
-        lifespan="on",
-        access_log=False,
-        proxy_headers=False,  # a local emulator sits behind no proxy; skips a middleware layer
-        log_level=log_level,
-        # Hung requests (the hang fault) must not keep a stopping server alive.
-        timeout_graceful_shutdown=1,
-        backlog=4096,
-    )
-
-
-def _new_event_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
-    return loop
-
-
 def serve(
     config: EmulatorConfig | None = None, host: str = "127.0.0.1", port: int = DEFAULT_PORT, log_level: str = "warning"
 ) -> None:
     """Run the emulator in this thread until interrupted (Ctrl-C)."""
     _quiet_drop_fault_logs()
-    server = uvicorn.Server(_uvicorn_config(create_app(config), host, port, log_level))
-    loop = _new_event_loop()
+    server = uvicorn.Server(uvicorn_config(create_app(config), host, port, log_level))
+    loop = new_event_loop()
     try:
         loop.run_until_complete(server.serve())
     finally:
         loop.close()
 
 
-def _listening_socket(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(4096)  # connections made before uvicorn runs wait in the backlog
-    return sock
-
-
-def _uvicorn_server(app: EmulatorApp, sock: socket.socket, host: str, log_level: str) -> uvicorn.Server:
-    return uvicorn.Server(_uvicorn_config(app, host, sock.getsockname()[1], log_level))
-
-
 def _child_main(config: EmulatorConfig, host: str, port: int, log_level: str, ready: Connection) -> None:
     """Entry point of a subprocess emulator: serve until SIGTERM, report the port once ready."""
     _quiet_drop_fault_logs()
     app = create_app(config)
-    sock = _listening_socket(host, port)
+    sock = listening_socket(host, port)
     app.on_startup.append(lambda: ready.send(sock.getsockname()[1]))
-    server = _uvicorn_server(app, sock, host, log_level)
-    loop = _new_event_loop()
+    server = uvicorn.Server(uvicorn_config(app, host, sock.getsockname()[1], log_level))
+    loop = new_event_loop()
     try:
         loop.run_until_complete(server.serve(sockets=[sock]))
     finally:
@@ -143,9 +96,7 @@ class EmulatorServer:
         self._host = host
         self._requested_port = port
         self._log_level = log_level
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
+        self._threaded: ThreadedServer | None = None
         self._process: BaseProcess | None = None
         self.port = 0
 
@@ -178,7 +129,7 @@ class EmulatorServer:
 
     def start(self) -> EmulatorServer:
         """Start serving and return once requests are accepted."""
-        if self._thread is not None or self._process is not None:
+        if self._threaded is not None or self._process is not None:
             raise RuntimeError("this EmulatorServer is already running")
         if self.app is None:
             self._start_process()
@@ -188,30 +139,11 @@ class EmulatorServer:
 
     def _start_thread(self, app: EmulatorApp) -> None:
         _quiet_drop_fault_logs()
-        sock = self._socket = _listening_socket(self._host, self._requested_port)
-        self.port = sock.getsockname()[1]
-        ready = threading.Event()
-        app.on_startup.append(ready.set)
-        self._server = _uvicorn_server(app, sock, self._host, self._log_level)
-        failure: list[BaseException] = []
-        self._thread = threading.Thread(
-            target=self._run, args=(sock, failure, ready), daemon=True, name=f"inferopt-emulator-{self.port}"
+        self._threaded = ThreadedServer(
+            app, self._host, self._requested_port, name="inferopt-emulator", log_level=self._log_level
         )
-        self._thread.start()
-        if not ready.wait(_STARTUP_TIMEOUT_S) or failure:
-            self.stop()
-            raise RuntimeError(f"the emulator did not start: {failure[0] if failure else 'timed out'}")
-
-    def _run(self, sock: socket.socket, failure: list[BaseException], ready: threading.Event) -> None:
-        assert self._server is not None
-        loop = _new_event_loop()
-        try:
-            loop.run_until_complete(self._server.serve(sockets=[sock]))
-        except BaseException as exc:  # reported to start(); the thread must not die silently
-            failure.append(exc)
-            ready.set()
-        finally:
-            loop.close()
+        self._threaded.start()
+        self.port = self._threaded.port
 
     def _start_process(self) -> None:
         # spawn, not fork: the parent may run threads (a forked lock held by one deadlocks the child)
@@ -222,7 +154,7 @@ class EmulatorServer:
         self._process.start()
         sender.close()
         try:
-            if not receiver.poll(_STARTUP_TIMEOUT_S):
+            if not receiver.poll(STARTUP_TIMEOUT_S):
                 raise RuntimeError("the emulator process did not start in time")
             self.port = receiver.recv()
         except (EOFError, RuntimeError) as exc:
@@ -233,19 +165,15 @@ class EmulatorServer:
 
     def stop(self) -> None:
         """Stop serving and wait (in-flight hangs are cancelled after 1 s)."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._socket is not None:
-            self._socket.close()
+        if self._threaded is not None:
+            self._threaded.stop()
         if self._process is not None:
             self._process.terminate()  # SIGTERM: uvicorn shuts down gracefully
             self._process.join(timeout=10)
             if self._process.is_alive():
                 self._process.kill()
                 self._process.join()
-        self._thread = self._server = self._socket = self._process = None
+        self._threaded = self._process = None
 
     def __enter__(self) -> EmulatorServer:
         return self.start()
@@ -256,5 +184,5 @@ class EmulatorServer:
         self.stop()
 
     def __repr__(self) -> str:
-        running = self._thread is not None or self._process is not None
+        running = self._threaded is not None or self._process is not None
         return f"EmulatorServer({self.url}, {'running' if running else 'stopped'})"
