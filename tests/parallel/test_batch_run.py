@@ -221,3 +221,19 @@ def test_cache_flag_answers_a_rerun_from_the_cache(server: EmulatorServer, tmp_p
     assert code == 0, err
     assert server.stats.requests_total == 10  # the second run sent nothing upstream
     assert all(r["cost_usd"] == 0.0 for r in read_output(tmp_path / "second.jsonl"))
+
+
+def test_job_deadline_stops_starting_items_and_a_rerun_finishes(tmp_path: Path) -> None:
+    slow = EmulatorConfig(seed=4, overrides=ProfileOverrides(fixed_latency_s=0.2))
+    with EmulatorServer(slow) as server:
+        write_rows(tmp_path / "in.jsonl", 40)
+        args = ("in.jsonl", "-o", "out.jsonl", "--config", str(config_for(server, tmp_path)), "-c", "2")
+        code, err = finish(batch(tmp_path, *args, "--deadline", "1s"))
+        assert code == 0, err
+        assert "deadline    reached:" in err and not (tmp_path / "out.jsonl").exists()
+        first_run = server.stats.requests_total
+        assert 0 < first_run < 40
+        code, err = finish(batch(tmp_path, *args))
+        assert code == 0, err
+        assert [r["id"] for r in read_output(tmp_path / "out.jsonl")] == [f"r{i}" for i in range(40)]
+        assert server.stats.requests_total == 40  # nothing answered before the deadline was sent again

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from inferopt.cli.common import clean_errors, config_option, load_checked
 from inferopt.client import AsyncClient
 from inferopt.config import Config
+from inferopt.parallel.jobs.batch_mode import parse_duration
 from inferopt.parallel.jobs.journal import journal_path
 from inferopt.parallel.jobs.ray_engine import RayEngine
 from inferopt.parallel.jobs.rows import JobSpec
@@ -62,7 +63,7 @@ def _batch_api_engine(
     """The Batch API engine when --mode (and --deadline) choose it, else None; says why either way."""
     from inferopt.cli.batch_api import batch_api_for
     from inferopt.parallel.batch_api import JobStore
-    from inferopt.parallel.jobs.batch_mode import BatchAPIEngine, choose_mode, parse_duration
+    from inferopt.parallel.jobs.batch_mode import BatchAPIEngine, choose_mode
     from inferopt.parallel.jobs.rows import Row, read_rows
 
     route = client.resolve(spec.model)
@@ -154,7 +155,12 @@ def _count_lines(path: Path) -> int:
     show_default=True,
     help="batch: the provider's Batch API at batch prices; auto: the Batch API when --deadline allows it.",
 )
-@click.option("--deadline", default=None, help="When the job must be done by, e.g. 2h or 2d (for --mode auto).")
+@click.option(
+    "--deadline",
+    default=None,
+    help="When the job must be done by, e.g. 45m, 2h or 2d: --mode auto picks the Batch API when it allows; "
+    "a real-time run starts no new item after it (run again to continue).",
+)
 @click.option("--poll", "poll_s", type=float, default=10.0, show_default=True, help="Seconds between Batch API checks.")
 @click.option(
     "--engine",
@@ -235,6 +241,7 @@ def run(
         spec,
         concurrency=concurrency,
         engine=remote,
+        deadline_s=parse_duration(deadline) if deadline and remote is None else None,
     )
     show = console.is_terminal if progress is None else progress
 

@@ -91,6 +91,7 @@ class BatchRunner:
         on_progress: Callable[[JobStats], None] | None = None,
         clock: Callable[[], float] = time.perf_counter,
         engine: RemoteEngine | None = None,
+        deadline_s: float | None = None,
     ) -> None:
         self.client = client
         self.paths = paths
@@ -102,6 +103,9 @@ class BatchRunner:
         self.journal = Journal(paths.journal, {"input_sha256": fingerprint(paths.input), "spec": spec.identity()})
         self.problems: list[dict[str, Any]] = []
         self.engine = engine
+        # The job's deadline, from its start: past it no new item starts (in-flight ones finish, the
+        # rest wait in the journal for the next run).
+        self.deadline_s = deadline_s
         # Local retries are counted live by a hook; a remote engine reports them in each record.
         self.remote_retries = engine is not None
 
@@ -138,8 +142,13 @@ class BatchRunner:
         pending: dict[int, Row] = {}
 
         def requests() -> Iterator[ChatRequest]:
-            for position, row in enumerate(self._pending(answered)):
+            position = 0
+            for row in self._pending(answered):
+                if self.deadline_s is not None and self.clock() - started > self.deadline_s:
+                    self.stats.not_started += 1  # keep reading: the totals must stay right
+                    continue
                 pending[position] = row
+                position += 1
                 row.request.options["on_retry"] = self._on_retry
                 yield row.request
 

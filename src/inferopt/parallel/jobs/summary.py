@@ -24,6 +24,7 @@ class JobStats:
     failed: int = 0
     invalid: int = 0
     retrying: int = 0
+    not_started: int = 0  # left for the next run when the job's deadline passed
     retries: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
@@ -63,6 +64,8 @@ class JobStats:
             f"speed-up    {self.speedup:.1f}x over sequential ({self.sequential_s:.1f} s of summed latency "
             f"in {self.wall_s:.1f} s)",
         ]
+        if self.not_started:
+            out.append(f"deadline    reached: {self.not_started} items not started; run the same command to continue")
         if self.failures:
             causes = ", ".join(f"{name}: {count}" for name, count in self.failures.most_common())
             out.append(f"failures    {causes}")
