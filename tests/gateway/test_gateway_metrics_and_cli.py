@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -83,6 +85,52 @@ def test_inferopt_serve_alone_gives_a_working_gateway_over_the_emulator() -> Non
         process.terminate()
         _, stderr = process.communicate(timeout=15)
     assert b"using the built-in emulator" in stderr and b"inferopt gateway on" in stderr
+
+
+def wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"gateway did not start: {process.stderr.read() if process.stderr else b''!r}")
+
+
+def test_every_worker_answers_metrics_for_the_whole_server(tmp_path: Any) -> None:
+    port = free_port()
+    folder = tmp_path / "metrics"
+    env = {k: v for k, v in os.environ.items() if k != "INFEROPT_CONFIG"}
+    env["INFEROPT_GATEWAY_METRICS_DIR"] = str(folder)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "inferopt", "serve", "--port", str(port), "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        wait_healthy(port, process)
+        body = {"model": "gpt-4o-mini", "messages": USER, "max_tokens": 3}
+
+        def ask(_: int) -> int:
+            with httpx.Client() as fresh:  # a new connection each time: the kernel spreads them over workers
+                return fresh.post(f"http://127.0.0.1:{port}/v1/chat/completions", json=body).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(ask, range(80))) == {200}
+        time.sleep(1.5)  # workers publish their counters every second
+        per_worker = [json.loads(p.read_text())["requests"] for p in folder.glob("*.json")]
+        served = [sum(row[3] for row in rows if row[0] == "/v1/chat/completions") for rows in per_worker]
+        assert len(served) == 2 and min(served) > 0, served  # both workers answered some
+        pattern = r'inferopt_gateway_requests_total\{route="/v1/chat/completions",model="gpt-4o-mini",status="200"\} 80'
+        for _ in range(6):  # whichever worker answers the scrape, it reports the whole server
+            with httpx.Client() as fresh:
+                assert re.search(pattern, fresh.get(f"http://127.0.0.1:{port}/metrics").text)
+    finally:
+        process.terminate()
+        process.communicate(timeout=15)
+    assert not list(folder.glob("*.json"))  # workers withdraw their files when they stop
 
 
 def test_keys_commands_create_list_and_revoke(tmp_path: Any) -> None:

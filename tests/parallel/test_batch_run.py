@@ -237,3 +237,23 @@ def test_job_deadline_stops_starting_items_and_a_rerun_finishes(tmp_path: Path) 
         assert code == 0, err
         assert [r["id"] for r in read_output(tmp_path / "out.jsonl")] == [f"r{i}" for i in range(40)]
         assert server.stats.requests_total == 40  # nothing answered before the deadline was sent again
+
+
+def test_ray_engine_honours_the_job_deadline_and_a_rerun_finishes(tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="Ray not installed (pip install 'inferopt[ray]')")
+    slow = EmulatorConfig(seed=5, overrides=ProfileOverrides(fixed_latency_s=0.4))
+    with EmulatorServer(slow) as server:
+        write_rows(tmp_path / "in.jsonl", 60)
+        args = ("in.jsonl", "-o", "out.jsonl", "--config", str(config_for(server, tmp_path)))
+        # One worker answering one row at a time: 2 s per chunk of 5, 24 s for the job. The deadline
+        # counts from the job's start, Ray's start-up (~7 s here) included.
+        one_at_a_time = ("--engine", "ray", "--workers", "1", "--chunk-size", "5", "-c", "1")
+        code, err = finish(batch(tmp_path, *args, *one_at_a_time, "--deadline", "15s"))
+        assert code == 0, err
+        assert "deadline    reached:" in err and not (tmp_path / "out.jsonl").exists()
+        first_run = server.stats.requests_total
+        assert 0 < first_run < 60 and first_run % 5 == 0  # whole chunks: started ones finished
+        code, err = finish(batch(tmp_path, *args, "-c", "20"))  # one journal: the local engine finishes it
+        assert code == 0, err
+        assert [r["id"] for r in read_output(tmp_path / "out.jsonl")] == [f"r{i}" for i in range(60)]
+        assert server.stats.requests_total == 60  # nothing answered before the deadline was sent again

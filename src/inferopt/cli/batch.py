@@ -233,6 +233,9 @@ def run(
     spec = JobSpec(model, template, system, params)
     if mode != "realtime" or deadline:
         remote = _batch_api_engine(client, spec, input_path, output_path, mode, deadline, poll_s, console)
+    # A real-time job (local or Ray) stops starting items at its deadline; a Batch API job used the
+    # deadline to choose its mode, and the provider's window bounds it.
+    real_time_deadline = parse_duration(deadline) if deadline and remote is None else None
     if remote is None and engine == "ray":
         remote = RayEngine(config, address=ray_address, workers=workers, chunk_size=chunk_size, concurrency=concurrency)
     runner = BatchRunner(
@@ -241,7 +244,7 @@ def run(
         spec,
         concurrency=concurrency,
         engine=remote,
-        deadline_s=parse_duration(deadline) if deadline and remote is None else None,
+        deadline_s=real_time_deadline,
     )
     show = console.is_terminal if progress is None else progress
 

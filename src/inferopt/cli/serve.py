@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import tempfile
 from typing import Any
 
 import click
@@ -106,7 +108,18 @@ def serve(
         os.environ[_KEYS_ENV] = keys_url
     if cache_url:
         os.environ[_CACHE_ENV] = cache_url
-    uvicorn.run("inferopt.cli.serve:worker_app", factory=True, workers=workers, **options)
+    # The workers publish their counters here so that any one of them answers /metrics for all.
+    from inferopt.gateway.metrics_share import METRICS_DIR_ENV
+
+    own_folder = METRICS_DIR_ENV not in os.environ
+    if own_folder:
+        os.environ[METRICS_DIR_ENV] = tempfile.mkdtemp(prefix="inferopt-metrics-")
+    folder = os.environ[METRICS_DIR_ENV]
+    try:
+        uvicorn.run("inferopt.cli.serve:worker_app", factory=True, workers=workers, **options)
+    finally:
+        if own_folder:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @click.group()

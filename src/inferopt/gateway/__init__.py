@@ -15,6 +15,7 @@ from inferopt.config import load_config
 from inferopt.gateway.app import GatewayApp, answer_headers
 from inferopt.gateway.keys import KeyStore, Reservation, VirtualKey, open_key_store
 from inferopt.gateway.metrics import GatewayMetrics
+from inferopt.gateway.metrics_share import shared_metrics_from_env
 from inferopt.gateway.validation import Limits
 
 
@@ -35,7 +36,7 @@ def create_app(
     config = load_config(config_path)
     if cache:
         config = config.with_layer("cache", {"url": cache})
-    return GatewayApp(AsyncClient(config), keys=store, limits=limits)
+    return GatewayApp(AsyncClient(config), keys=store, limits=limits, shared_metrics=shared_metrics_from_env())
 
 
 __all__ = [

@@ -18,6 +18,7 @@ looked) and one ``x-inferopt-<name>`` per scalar annotation a wrapper left (e.g.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -42,6 +43,7 @@ from inferopt.gateway.asgi import (
 from inferopt.gateway.dashboard import DASHBOARD_HTML_TYPE, dashboard_html
 from inferopt.gateway.keys import KeyStore, Reservation, VirtualKey
 from inferopt.gateway.metrics import GatewayMetrics
+from inferopt.gateway.metrics_share import SharedMetrics
 from inferopt.gateway.problems import Problem, problem_for
 from inferopt.gateway.sse import StreamWriter, relay
 from inferopt.gateway.usage import Estimate, estimate_of, settled_cost
@@ -124,6 +126,7 @@ class GatewayApp:
         keys: KeyStore | None = None,
         limits: Limits | None = None,
         metrics: GatewayMetrics | None = None,
+        shared_metrics: SharedMetrics | None = None,
         clock: Callable[[], float] = time.time,
         timer: Callable[[], float] = time.perf_counter,
         default_output_tokens: int = 1024,
@@ -132,6 +135,8 @@ class GatewayApp:
         self.keys = keys
         self.limits = limits or Limits()
         self.metrics = metrics or GatewayMetrics(clock)
+        self.shared_metrics = shared_metrics
+        self._publishing: asyncio.Task[None] | None = None
         self._clock = clock
         self._timer = timer
         self._default_output_tokens = default_output_tokens
@@ -162,8 +167,13 @@ class GatewayApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self.shared_metrics is not None:
+                    self._publishing = asyncio.create_task(self.shared_metrics.publish_every(self.metrics.counters))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self._publishing is not None and self.shared_metrics is not None:
+                    self._publishing.cancel()
+                    self.shared_metrics.withdraw()
                 await self.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -331,7 +341,8 @@ class GatewayApp:
         await send_bytes(send, 200, b'{"status":"ok"}')
 
     async def _metrics(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send_bytes(send, 200, self.metrics.prometheus_text().encode(), content_type=_TEXT_TYPE)
+        others = self.shared_metrics.others() if self.shared_metrics is not None else ()
+        await send_bytes(send, 200, self.metrics.prometheus_text(others).encode(), content_type=_TEXT_TYPE)
 
     async def _dashboard(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send_bytes(send, 200, dashboard_html(), content_type=DASHBOARD_HTML_TYPE)

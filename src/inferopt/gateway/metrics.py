@@ -2,8 +2,9 @@
 
 Recording a request is a handful of dict updates (no locks: one event loop writes). The Prometheus
 text format (version 0.0.4) is written here directly, so no extra dependency is needed. Each worker
-process counts its own requests; with ``--workers N`` Prometheus sees N series (label them by
-instance when scraping), and the dashboard shows the worker that answered the page.
+process counts its own requests; with ``--workers N`` the worker answering ``/metrics`` adds the
+others' published counters (``metrics_share.py``), so every scrape sees the whole server. The
+dashboard shows the worker that answered the page.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import bisect
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,8 +135,44 @@ class GatewayMetrics:
             },
         }
 
-    def prometheus_text(self) -> str:
-        """Every counter in the Prometheus text exposition format."""
+    def counters(self) -> dict[str, Any]:
+        """Every counter as plain JSON: what a worker publishes for the others' combined ``/metrics``."""
+        return {
+            "requests": [[route, model, status, n] for (route, model, status), n in self.requests.items()],
+            "latency_counts": self._latency_counts,
+            "latency_sum": self._latency_sum,
+            "cost_usd": self.cost_usd,
+            "tokens": [[model, kind, n] for (model, kind), n in self.tokens.items()],
+            "cache": dict(self.cache),
+            "streams_cancelled": self.streams_cancelled,
+            "streams_failed": self.streams_failed,
+            "in_flight": self.in_flight,
+        }
+
+    def add(self, counters: dict[str, Any]) -> None:
+        """Add another worker's :meth:`counters` to these."""
+        for route, model, status, n in counters["requests"]:
+            self.requests[(route, model, status)] += n
+        for route, counts in counters["latency_counts"].items():
+            mine = self._latency_counts.setdefault(route, [0] * (len(LATENCY_BUCKETS_S) + 1))
+            self._latency_counts[route] = [a + b for a, b in zip(mine, counts, strict=True)]
+            self._latency_sum[route] = self._latency_sum.get(route, 0.0) + counters["latency_sum"][route]
+        for model, usd in counters["cost_usd"].items():
+            self.cost_usd[model] = self.cost_usd.get(model, 0.0) + usd
+        for model, kind, n in counters["tokens"]:
+            self.tokens[(model, kind)] += n
+        self.cache.update(counters["cache"])
+        self.streams_cancelled += counters["streams_cancelled"]
+        self.streams_failed += counters["streams_failed"]
+        self.in_flight += counters["in_flight"]
+
+    def prometheus_text(self, others: Sequence[dict[str, Any]] = ()) -> str:
+        """Every counter in the Prometheus text exposition format, plus ``others``' (other workers)."""
+        if others:
+            total = GatewayMetrics(self._clock)
+            for counters in (self.counters(), *others):
+                total.add(counters)
+            return total.prometheus_text()
         lines = [
             "# HELP inferopt_gateway_requests_total Requests answered, by route, model and HTTP status.",
             "# TYPE inferopt_gateway_requests_total counter",

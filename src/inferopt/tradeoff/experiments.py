@@ -27,7 +27,6 @@ exact configuration that produced it, and as an options CSV that ``inferopt pare
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 import time
@@ -43,6 +42,7 @@ from inferopt.client import AsyncClient
 from inferopt.config import Config, parse_config
 from inferopt.errors import ConfigError, ProviderError
 from inferopt.monitor.summary import percentile
+from inferopt.parallel.mapping import map_ordered
 from inferopt.tradeoff.dataset import Example, load_dataset
 from inferopt.tradeoff.pareto import Option
 from inferopt.tradeoff.scorers import Scorer, make_scorer
@@ -155,16 +155,19 @@ Runner = Callable[[Sequence[Callable[[], Awaitable[Outcome]]], int], Awaitable[l
 async def run_bounded(jobs: Sequence[Callable[[], Awaitable[Outcome]]], concurrency: int) -> list[Outcome]:
     """Run ``jobs`` with at most ``concurrency`` in flight, results in input order.
 
-    The seam for ``AsyncClient.map`` (rate limits, retries across a batch): an experiment takes any
-    ``runner`` with this signature, so switching is one argument, not a rewrite.
+    The same worker pool as ``AsyncClient.map`` (``concurrency`` tasks, not one task per job), so a
+    configuration's wall time measures what a user's batch would see. A job that raises fails the run:
+    ``ask`` already turns provider errors into outcomes, so anything else is a bug to surface.
     """
-    gate = asyncio.Semaphore(concurrency)
 
-    async def one(job: Callable[[], Awaitable[Outcome]]) -> Outcome:
-        async with gate:
-            return await job()
+    async def call(job: Callable[[], Awaitable[Outcome]]) -> Outcome:
+        return await job()
 
-    return list(await asyncio.gather(*(one(job) for job in jobs)))
+    results = await map_ordered(call, jobs, concurrency=concurrency)
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+    return [r for r in results if not isinstance(r, Exception)]
 
 
 def _cache_hit(response: ChatResponse) -> bool:

@@ -131,6 +131,18 @@ class BatchRunner:
             row = pending.pop(position)
             yield ok_record(row, result) if isinstance(result, ChatResponse) else error_record(row, result)
 
+    def _before_deadline(self, rows: Iterator[Row], started: float) -> Iterator[Row]:
+        """The rows that may still start; past the job's deadline the rest are only counted.
+
+        Engines pull rows lazily (the local one per request, Ray per chunk), so this one gate bounds
+        both: nothing starts after the deadline, and what started finishes and is journaled.
+        """
+        for row in rows:
+            if self.deadline_s is not None and self.clock() - started > self.deadline_s:
+                self.stats.not_started += 1  # keep reading: the totals must stay right
+                continue
+            yield row
+
     def _on_retry(self, error: BaseException, wait: float) -> None:
         self.stats.retries += 1
 
@@ -142,18 +154,15 @@ class BatchRunner:
         pending: dict[int, Row] = {}
 
         def requests() -> Iterator[ChatRequest]:
-            position = 0
-            for row in self._pending(answered):
-                if self.deadline_s is not None and self.clock() - started > self.deadline_s:
-                    self.stats.not_started += 1  # keep reading: the totals must stay right
-                    continue
+            for position, row in enumerate(self._before_deadline(self._pending(answered), started)):
                 pending[position] = row
-                position += 1
                 row.request.options["on_retry"] = self._on_retry
                 yield row.request
 
         results = (
-            self._results(requests, pending) if self.engine is None else self.engine.results(self._pending(answered))
+            self._results(requests, pending)
+            if self.engine is None
+            else self.engine.results(self._before_deadline(self._pending(answered), started))
         )
 
         try:
