@@ -15,10 +15,12 @@ from rich.console import Console
 from rich.table import Table
 
 from inferopt.cli.common import clean_errors
+from inferopt.routing.answer_cascade import PatternCascade, replay_pattern_cascade
 from inferopt.routing.data import Outcomes, read_outcomes
 from inferopt.routing.evaluate import (
     AgreementStage,
     RouterReport,
+    add_metrics,
     evaluate,
     replay_agreement_cascade,
     weak_and_strong,
@@ -102,6 +104,14 @@ def train(
     help="An agreement cascade replayed on recorded answers (RouterBench): 'cheap+peer>strong' accepts "
     "cheap's answer when every peer's matches, else escalates; stages separated by '>'. Repeatable.",
 )
+@click.option(
+    "--answer-cascade",
+    "answer_cascades",
+    multiple=True,
+    help="A learned answer-aware cascade: 'cheap1+cheap2>strong' calls every cheap model, learns on the train "
+    "split which answer-agreement patterns (per task) to accept and which to escalate; its curve is replayed on "
+    "the held-out rows, every call charged. Needs recorded answers (RouterBench, MT-Bench). Repeatable.",
+)
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Write the cost-quality PNG.")
 @_with_split
 @clean_errors
@@ -112,12 +122,13 @@ def eval_command(
     cost_estimate: str,
     budget: float,
     cascades: tuple[str, ...],
+    answer_cascades: tuple[str, ...],
     plot_path: str | None,
     train_fraction: float,
     seed: int,
 ) -> None:
     """Replay routers over DATA's held-out rows; print a table and optionally a PNG."""
-    outcomes = read_outcomes(data, with_answers=bool(cascades))
+    outcomes = read_outcomes(data, with_answers=bool(cascades or answer_cascades))
     train_rows, eval_rows = outcomes.split(train_fraction, seed)
     curves: dict[str, Any] = {}
     for spec in routers:
@@ -142,6 +153,13 @@ def eval_command(
     for spec in cascades:
         point, _ = replay_agreement_cascade(eval_rows, _cascade_stages(spec, eval_rows))
         reports.append(RouterReport(f"cascade {spec}", [point]))
+    for spec in answer_cascades:
+        cheap, strong = _answer_cascade_models(spec, eval_rows)
+        report = replay_pattern_cascade(
+            eval_rows, PatternCascade.fit(train_rows, cheap, strong), f"answer cascade {spec}"
+        )
+        add_metrics(report, eval_rows)
+        reports.append(report)
     console = Console(width=160)
     console.print(
         f"{data}: {len(outcomes)} prompts; trained on {len(train_rows)} (fraction {train_fraction}, seed {seed}), "
@@ -166,6 +184,19 @@ def _cascade_stages(spec: str, data: Outcomes) -> list[AgreementStage]:
             )
         stages.append(AgreementStage(model, tuple(peers)))
     return stages
+
+
+def _answer_cascade_models(spec: str, data: Outcomes) -> tuple[list[str], str]:
+    cheap_part, _, strong = spec.partition(">")
+    cheap = [name.strip() for name in cheap_part.split("+") if name.strip()]
+    unknown = [m for m in (*cheap, strong.strip()) if m not in data.models]
+    if not cheap or not strong.strip() or ">" in strong or unknown:
+        raise click.ClickException(
+            f"--answer-cascade {spec!r}: expected 'cheap1+cheap2>strong' with models of the data"
+            + (f"; unknown models {unknown}" if unknown else "")
+            + f"; the data has {list(data.models)}"
+        )
+    return cheap, strong.strip()
 
 
 def _unseen_rows(rows: Outcomes, router: KnnRouter) -> Outcomes:

@@ -18,11 +18,13 @@ from typing import Any
 from inferopt.routing.checks import CheckResult
 from inferopt.routing.data import Outcomes
 from inferopt.routing.features import hashed_counts
-from inferopt.routing.learned import RouterFileError, _numpy
+from inferopt.routing.features import require_numpy as _numpy
+from inferopt.routing.learned import RouterFileError
 from inferopt.routing.routed import Targets
 from inferopt.types import ChatRequest, ChatResponse
 
 DIMS = 1 << 14
+FORMAT_VERSION = 2  # 2: word pairs hashed from their words' hashes (features.py)
 
 
 def _features(prompt: str, answer: str, model: str, dims: int) -> dict[int, float]:
@@ -90,7 +92,9 @@ class AnswerScorer:
         np = _numpy()
         with Path(path).open("wb") as f:
             np.savez_compressed(
-                f, weights=self.weights, meta=np.array(json.dumps({"bias": self.bias, "dims": self.dims}))
+                f,
+                weights=self.weights,
+                meta=np.array(json.dumps({"bias": self.bias, "dims": self.dims, "version": FORMAT_VERSION})),
             )
 
     @classmethod
@@ -99,9 +103,14 @@ class AnswerScorer:
         try:
             with np.load(Path(path), allow_pickle=False) as f:
                 meta = json.loads(str(f["meta"]))
-                return cls(f["weights"], float(meta["bias"]), int(meta["dims"]))
+                weights = f["weights"]
         except (OSError, KeyError, ValueError) as exc:
             raise RouterFileError(f"{path}: not a saved inferopt answer scorer ({exc})") from exc
+        if meta.get("version") != FORMAT_VERSION:
+            raise RouterFileError(
+                f"{path}: answer scorer format {meta.get('version')}, expected {FORMAT_VERSION}; retrain it"
+            )
+        return cls(weights, float(meta["bias"]), int(meta["dims"]))
 
 
 @dataclass(slots=True)

@@ -1,0 +1,150 @@
+"""An answer-aware cascade whose escalation rule is learned from recorded rows.
+
+Every request goes to a few cheap models; their answers' **agreement pattern** (which of them
+gave the same answer, e.g. ``0.0.1``: the first two agree, the third differs) and the request's
+**task** (predicted from the prompt text by a nearest-centroid classifier trained on the recorded
+rows' sources) form a *signature*. From the training rows, each signature learns:
+
+- which cheap model's answer to accept (the one most often right under that signature: with
+  three models, usually the majority);
+- the expected accuracy gain of paying the strong model instead, and the strong model's cost.
+
+The knob is the gain per dollar at which to escalate: sweeping it from high to low escalates the
+most promising signatures first, which traces a cost-quality curve. Gains are shrunk toward the
+task's average (``prior`` pseudo-rows) so a signature seen twice does not decide on its own.
+
+:func:`replay_pattern_cascade` replays it over recorded answers, charging every attempted call
+(all cheap models on every row, the strong model where it escalates). Fit on training rows and
+replay on others: fitting and replaying on the same rows is the in-sample optimum of this class
+of routers (``benchmarks/routing/routerbench_ceiling.py`` uses it as an upper bound).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from inferopt.routing.checks import short_answer
+from inferopt.routing.data import Outcomes
+from inferopt.routing.evaluate import OperatingPoint, RouterReport
+from inferopt.routing.task_classifier import TaskClassifier
+
+SIGNATURES = ("agreement", "answers")
+
+
+def agreement_pattern(answers: Sequence[str]) -> str:
+    """Which answers agree, as first-appearance indices: ``["B", "B", "C"]`` -> ``"0.0.1"``."""
+    keys = [short_answer(a) for a in answers]
+    return ".".join(str(keys.index(k)) for k in keys)
+
+
+def answers_pattern(answers: Sequence[str]) -> str:
+    """The answers themselves (short forms): ``["B", "b) because", "C"]`` -> ``"B/B/C"``. Finer than
+    :func:`agreement_pattern` (it tells "all say A" from "all say B"), so it needs more rows to learn."""
+    return "/".join(short_answer(a)[:40] for a in answers)
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureStats:
+    """What the training rows say about one signature."""
+
+    accept: int  # index into the cascade's cheap models of the answer to accept
+    gain: float  # expected accuracy gain of escalating (smoothed)
+    strong_cost: float  # mean cost of the strong model's answer
+    rows: int
+
+
+@dataclass(frozen=True, slots=True)
+class PatternCascade:
+    """Cheap models' answers -> accept one of them, or escalate to ``strong`` (see the module docstring)."""
+
+    cheap: tuple[str, ...]
+    strong: str
+    tasks: TaskClassifier
+    table: dict[str, SignatureStats]
+    fallback: dict[str, SignatureStats]  # per task, for signatures never seen in training
+    signature: str = "agreement"
+
+    @classmethod
+    def fit(
+        cls,
+        data: Outcomes,
+        cheap: Sequence[str],
+        strong: str,
+        *,
+        prior: float = 5.0,
+        signature: str = "agreement",
+        tasks: TaskClassifier | None = None,
+    ) -> PatternCascade:
+        """Learn from recorded rows (with answers); ``prior`` pseudo-rows pull each signature to its task's mean.
+
+        ``signature``: ``"agreement"`` (which cheap answers match) or ``"answers"`` (the answers themselves).
+        ``tasks``: a task classifier already trained on these rows' sources (else one is trained here).
+        """
+        if not data.answers:
+            raise ValueError("an answer cascade learns from recorded answers: read the data with with_answers=True")
+        if signature not in SIGNATURES:
+            raise ValueError(f"signature must be one of {SIGNATURES} (got {signature!r})")
+        pattern = agreement_pattern if signature == "agreement" else answers_pattern
+        cols = [data.models.index(m) for m in cheap]
+        s = data.models.index(strong)
+        tasks = tasks or TaskClassifier.fit(data.prompts, data.groups)
+        by_signature: dict[str, list[int]] = {}
+        by_task: dict[str, list[int]] = {}
+        for i in range(len(data)):
+            task = data.groups[i]  # training rows know their source; new prompts get it predicted
+            by_task.setdefault(task, []).append(i)
+            key = f"{task}|{pattern([data.answers[i][j] for j in cols])}"
+            by_signature.setdefault(key, []).append(i)
+
+        def stats(rows: list[int], base: SignatureStats | None) -> SignatureStats:
+            weight = prior if base is not None else 0.0
+            right = [sum(data.correct[i][j] for i in rows) for j in cols]
+            accept = max(range(len(cols)), key=lambda k: (right[k], -k))
+            base_gain = base.gain if base is not None else 0.0
+            gain = sum(data.correct[i][s] - data.correct[i][cols[accept]] for i in rows)
+            strong_cost = max(sum(data.cost[i][s] for i in rows) / len(rows), 1e-12)  # a rate needs a cost
+            return SignatureStats(accept, (gain + weight * base_gain) / (len(rows) + weight), strong_cost, len(rows))
+
+        fallback = {task: stats(rows, None) for task, rows in by_task.items()}
+        table = {key: stats(rows, fallback[key.split("|", 1)[0]]) for key, rows in by_signature.items()}
+        return cls(tuple(cheap), strong, tasks, table, fallback, signature)
+
+    def lookup(self, prompt: str, answers: Sequence[str]) -> SignatureStats:
+        """The learned statistics for a request's prompt and its cheap models' answers (in ``cheap`` order)."""
+        task = self.tasks.predict(prompt)
+        pattern = agreement_pattern if self.signature == "agreement" else answers_pattern
+        key = f"{task}|{pattern(answers)}"
+        return self.table.get(key) or self.fallback[task]
+
+    def knobs(self, points: int = 60) -> list[float]:
+        """Escalation thresholds (gain per dollar) from escalate-nothing to escalate-everything."""
+        rates = sorted({s.gain / s.strong_cost for s in (*self.table.values(), *self.fallback.values())})
+        step = max(1, len(rates) // points)
+        return [float("inf"), *reversed(rates[::step]), rates[0] - 1.0] if rates else [float("inf")]
+
+
+def replay_pattern_cascade(data: Outcomes, cascade: PatternCascade, name: str = "") -> RouterReport:
+    """The cascade's curve over its knob on recorded rows (with answers), every attempted call charged."""
+    if not data.answers:
+        raise ValueError("replaying an answer cascade needs recorded answers: read the data with with_answers=True")
+    cols = [data.models.index(m) for m in cascade.cheap]
+    s = data.models.index(cascade.strong)
+    looked_up = [cascade.lookup(data.prompts[i], [data.answers[i][j] for j in cols]) for i in range(len(data))]
+    n = len(data)
+    points = []
+    for knob in cascade.knobs():
+        calls = dict.fromkeys(data.models, 0.0)
+        correct = cost = 0.0
+        for i, stats in enumerate(looked_up):
+            for j in cols:
+                cost += data.cost[i][j]
+                calls[data.models[j]] += 1
+            if stats.gain / stats.strong_cost >= knob:
+                correct += data.correct[i][s]
+                cost += data.cost[i][s]
+                calls[cascade.strong] += 1
+            else:
+                correct += data.correct[i][cols[stats.accept]]
+        points.append(OperatingPoint(knob, correct / n, cost / n, {m: c / n for m, c in calls.items()}))
+    return RouterReport(name or f"answer cascade {'+'.join(cascade.cheap)}>{cascade.strong}", points)
