@@ -155,9 +155,9 @@ def eval_command(
         reports.append(RouterReport(f"cascade {spec}", [point]))
     for spec in answer_cascades:
         cheap, strong = _answer_cascade_models(spec, eval_rows)
-        report = replay_pattern_cascade(
-            eval_rows, PatternCascade.fit(train_rows, cheap, strong), f"answer cascade {spec}"
-        )
+        label = "+".join(m.rsplit("/", 1)[-1] for m in cheap) + ">" + strong.rsplit("/", 1)[-1]
+        cascade = PatternCascade.fit(train_rows, cheap, strong)
+        report = replay_pattern_cascade(eval_rows, cascade, f"answer cascade {label}")
         add_metrics(report, eval_rows)
         reports.append(report)
     console = Console(width=160)

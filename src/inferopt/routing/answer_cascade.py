@@ -39,9 +39,14 @@ def agreement_pattern(answers: Sequence[str]) -> str:
 
 
 def answers_pattern(answers: Sequence[str]) -> str:
-    """The answers themselves (short forms): ``["B", "b) because", "C"]`` -> ``"B/B/C"``. Finer than
-    :func:`agreement_pattern` (it tells "all say A" from "all say B"), so it needs more rows to learn."""
-    return "/".join(short_answer(a)[:40] for a in answers)
+    """The short answers themselves, long ones by agreement: ``["B", "b) because", "C"]`` -> ``"B/B/C"``.
+
+    Finer than :func:`agreement_pattern` for multiple choice (it tells "all say A" from "all say
+    B"), so it needs more rows to learn; long answers (code, prose) are compared as in
+    :func:`agreement_pattern`, since their text would make every row a signature of its own.
+    """
+    keys = [short_answer(a) for a in answers]
+    return "/".join(k if len(k) <= 8 else f"#{keys.index(k)}" for k in keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +115,14 @@ class PatternCascade:
         table = {key: stats(rows, fallback[key.split("|", 1)[0]]) for key, rows in by_signature.items()}
         return cls(tuple(cheap), strong, tasks, table, fallback, signature)
 
-    def lookup(self, prompt: str, answers: Sequence[str]) -> SignatureStats:
-        """The learned statistics for a request's prompt and its cheap models' answers (in ``cheap`` order)."""
-        task = self.tasks.predict(prompt)
+    def lookup(self, prompt: str, answers: Sequence[str], task: str | None = None) -> SignatureStats:
+        """The learned statistics for a request's prompt and its cheap models' answers (in ``cheap`` order).
+
+        ``task``: the prompt's task when already predicted (replays predict each prompt once).
+        """
+        task = task or self.tasks.predict(prompt)
         pattern = agreement_pattern if self.signature == "agreement" else answers_pattern
-        key = f"{task}|{pattern(answers)}"
-        return self.table.get(key) or self.fallback[task]
+        return self.table.get(f"{task}|{pattern(answers)}") or self.fallback[task]
 
     def knobs(self, points: int = 60) -> list[float]:
         """Escalation thresholds (gain per dollar) from escalate-nothing to escalate-everything."""
@@ -124,27 +131,38 @@ class PatternCascade:
         return [float("inf"), *reversed(rates[::step]), rates[0] - 1.0] if rates else [float("inf")]
 
 
-def replay_pattern_cascade(data: Outcomes, cascade: PatternCascade, name: str = "") -> RouterReport:
-    """The cascade's curve over its knob on recorded rows (with answers), every attempted call charged."""
+def replay_pattern_cascade(
+    data: Outcomes, cascade: PatternCascade, name: str = "", tasks: Sequence[str] | None = None, points: int = 60
+) -> RouterReport:
+    """The cascade's curve over its knob (about ``points`` settings) on recorded rows (with answers),
+    every attempted call charged.
+
+    ``tasks``: the rows' predicted tasks, when already known (``cascade.tasks.predict`` otherwise).
+    """
     if not data.answers:
         raise ValueError("replaying an answer cascade needs recorded answers: read the data with with_answers=True")
     cols = [data.models.index(m) for m in cascade.cheap]
     s = data.models.index(cascade.strong)
-    looked_up = [cascade.lookup(data.prompts[i], [data.answers[i][j] for j in cols]) for i in range(len(data))]
+    tasks = tasks if tasks is not None else [cascade.tasks.predict(p) for p in data.prompts]
+    rows = []  # (escalation rate, correct if accepted, correct if escalated, strong cost), every row
+    cheap_cost = 0.0
+    for i, task in enumerate(tasks):
+        stats = cascade.lookup(data.prompts[i], [data.answers[i][j] for j in cols], task)
+        cheap_cost += sum(data.cost[i][j] for j in cols)
+        rows.append(
+            (stats.gain / stats.strong_cost, data.correct[i][cols[stats.accept]], data.correct[i][s], data.cost[i][s])
+        )
+    rows.sort(key=lambda r: -r[0])  # a knob escalates a prefix of the rows in this order
     n = len(data)
-    points = []
-    for knob in cascade.knobs():
-        calls = dict.fromkeys(data.models, 0.0)
-        correct = cost = 0.0
-        for i, stats in enumerate(looked_up):
-            for j in cols:
-                cost += data.cost[i][j]
-                calls[data.models[j]] += 1
-            if stats.gain / stats.strong_cost >= knob:
-                correct += data.correct[i][s]
-                cost += data.cost[i][s]
-                calls[cascade.strong] += 1
-            else:
-                correct += data.correct[i][cols[stats.accept]]
-        points.append(OperatingPoint(knob, correct / n, cost / n, {m: c / n for m, c in calls.items()}))
-    return RouterReport(name or f"answer cascade {'+'.join(cascade.cheap)}>{cascade.strong}", points)
+    shares = {m: (1.0 if m in cascade.cheap else 0.0) for m in data.models}
+    curve, escalated = [], 0
+    correct, cost = sum(r[1] for r in rows), cheap_cost
+    for knob in cascade.knobs(points):
+        while escalated < n and rows[escalated][0] >= knob:
+            _, accepted, strong, strong_cost = rows[escalated]
+            correct += strong - accepted
+            cost += strong_cost
+            escalated += 1
+        call_share = shares | {cascade.strong: shares[cascade.strong] + escalated / n}
+        curve.append(OperatingPoint(knob, correct / n, cost / n, call_share))
+    return RouterReport(name or f"answer cascade {'+'.join(cascade.cheap)}>{cascade.strong}", curve)
