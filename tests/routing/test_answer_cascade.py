@@ -57,3 +57,71 @@ def test_route_eval_replays_an_answer_cascade_and_rejects_a_bad_spec() -> None:
     assert "1.000" in row  # within 80% of gpt-4o's cost it matches gpt-4o's accuracy on held-out rows
     bad = CliRunner().invoke(cli, ["route", "eval", str(FIXTURE), "--answer-cascade", f"{CHEAP}>gpt-5"])
     assert bad.exit_code == 1 and "unknown models ['gpt-5']" in bad.output
+
+
+def test_saved_cascade_loads_with_its_knob_and_decides_the_same(tmp_path: Path) -> None:
+    from inferopt.routing.answer_cascade_file import load_pattern_cascade, save_pattern_cascade
+    from inferopt.routing.learned import RouterFileError
+
+    data = read_routerbench([FIXTURE], with_answers=True)
+    train, test = data.split(0.5, seed=0)
+    cascade = PatternCascade.fit(train, [CHEAP, PEER], STRONG)
+    save_pattern_cascade(cascade, tmp_path / "c.npz", 123.0)
+    loaded, knob = load_pattern_cascade(tmp_path / "c.npz")
+    assert knob == 123.0 and loaded.cheap == (CHEAP, PEER) and loaded.strong == STRONG
+    for prompt, answers in zip(test.prompts, test.answers, strict=True):
+        for escalate_at in (0.0, 123.0, float("inf")):
+            assert loaded.decide(prompt, answers[:2], escalate_at) == cascade.decide(prompt, answers[:2], escalate_at)
+    save_pattern_cascade(cascade, tmp_path / "never.npz", float("inf"))
+    assert load_pattern_cascade(tmp_path / "never.npz")[1] == float("inf")
+    (tmp_path / "bad.npz").write_bytes(b"nope")
+    with pytest.raises(RouterFileError, match="route train --answer-cascade"):
+        load_pattern_cascade(tmp_path / "bad.npz")
+
+
+async def test_live_cascade_escalates_when_the_answer_it_would_trust_fails() -> None:
+    from inferopt.errors import ProviderError
+    from inferopt.routing.answer_cascade_model import AnswerCascade
+    from inferopt.testing import FunctionModel
+    from inferopt.types import ChatRequest
+
+    data = read_routerbench([FIXTURE], with_answers=True)
+    cascade = PatternCascade.fit(data, [CHEAP, PEER], STRONG)
+    arith = next(p for p, g in zip(data.prompts, data.groups, strict=True) if g == "arith")
+
+    def broken(request: ChatRequest) -> str:
+        raise ProviderError("haiku is down", model=PEER)
+
+    targets = {
+        CHEAP: FunctionModel(lambda r: "12", name=CHEAP),
+        PEER: FunctionModel(broken, name=PEER),
+        STRONG: FunctionModel(lambda r: "42", name=STRONG),
+    }
+    # Disagreeing arithmetic answers: the pattern trusts haiku (when not escalating); haiku failed.
+    assert cascade.decide(arith, ["12", ""], float("inf")) == 1
+    router = AnswerCascade(cascade, targets, escalate_at=float("inf"))
+    response = await router.complete(ChatRequest.of(arith, model="router/x"))
+    route = response.annotations["route"]
+    assert response.content == "42" and route["chosen"] == STRONG
+    assert "failed" in route["reason"]
+    assert [a["outcome"] for a in route["attempts"]] == ["error", "rejected", "accepted"]
+    capital = next(p for p, g in zip(data.prompts, data.groups, strict=True) if g == "capitals")
+    targets[PEER] = FunctionModel(lambda r: "Paris", name=PEER)
+    targets[CHEAP] = FunctionModel(lambda r: "Paris", name=CHEAP)
+    calm = AnswerCascade(cascade, targets, escalate_at=float("inf"))
+    agreed = await calm.complete(ChatRequest.of(capital, model="router/x"))
+    assert agreed.content == "Paris" and agreed.annotations["route"]["chosen"] == CHEAP
+    assert len(targets[CHEAP].calls) == len(targets[PEER].calls) == 1  # both cheap models asked once
+
+
+def test_route_train_saves_an_answer_cascade_with_a_knob_chosen_within_budget(tmp_path: Path) -> None:
+    from inferopt.routing.answer_cascade_file import load_pattern_cascade
+
+    out = tmp_path / "cascade.npz"
+    spec = f"{CHEAP}+{PEER}>{STRONG}"
+    args = ["route", "train", str(FIXTURE), "--answer-cascade", spec, "--budget", "0.8", "--out", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "held out, accuracy 1.000" in result.output and "saved" in result.output
+    cascade, knob = load_pattern_cascade(out)
+    assert cascade.cheap == (CHEAP, PEER) and knob < float("inf")  # it escalates some patterns

@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.table import Table
 
 from inferopt.cli.common import clean_errors
-from inferopt.routing.answer_cascade import PatternCascade, replay_pattern_cascade
+from inferopt.routing.answer_cascade import PatternCascade, escalate_at_for_budget, replay_pattern_cascade
+from inferopt.routing.answer_cascade_file import save_pattern_cascade
 from inferopt.routing.data import Outcomes, read_outcomes
 from inferopt.routing.evaluate import (
     AgreementStage,
@@ -57,16 +58,49 @@ def route() -> None:
     help="A model's cost per prompt: the neighbours' recorded costs, or its mean training cost.",
 )
 @click.option("--cost-weight", default=1.0, show_default=True, help="Default knob: 0 = best quality, higher = cheaper.")
+@click.option(
+    "--answer-cascade",
+    "answer_cascade",
+    default=None,
+    help="Train a learned answer cascade 'cheap1+cheap2>strong' instead of a kNN router (needs recorded answers).",
+)
+@click.option(
+    "--budget",
+    default=0.3,
+    show_default=True,
+    help="With --answer-cascade: its default knob is the most accurate on the train split within this share of "
+    "the strong model's cost.",
+)
 @_with_split
 @clean_errors
 def train(
-    data: str, out_path: str, k: int, cost_estimate: str, cost_weight: float, train_fraction: float, seed: int
+    data: str,
+    out_path: str,
+    k: int,
+    cost_estimate: str,
+    cost_weight: float,
+    answer_cascade: str | None,
+    budget: float,
+    train_fraction: float,
+    seed: int,
 ) -> None:
-    """Train a kNN router on a seeded share of DATA (RouterBench CSV/folder or RouteLLM MMLU folder)."""
-    outcomes = read_outcomes(data)
+    """Train a kNN router (or an answer cascade) on a seeded share of DATA (RouterBench, RouteLLM MMLU or MT-Bench)."""
+    outcomes = read_outcomes(data, with_answers=answer_cascade is not None)
     train_rows, eval_rows = outcomes.split(train_fraction, seed)
-    router = KnnRouter.fit(train_rows, k=k, cost_weight=cost_weight, cost_estimate=cost_estimate)
-    router.save(out_path)
+    if answer_cascade is not None:
+        cheap, strong = _answer_cascade_models(answer_cascade, outcomes)
+        cascade = PatternCascade.fit(train_rows, cheap, strong)
+        knob = escalate_at_for_budget(train_rows, cascade, budget)
+        save_pattern_cascade(cascade, out_path, knob)
+        held_out = next(p for p in replay_pattern_cascade(eval_rows, cascade).points if p.knob == knob)
+        click.echo(
+            f"answer cascade at escalate_at={knob:.4g}: held out, accuracy {held_out.accuracy:.3f} "
+            f"(strong model {eval_rows.mean_accuracy(strong):.3f}) at "
+            f"{held_out.cost_per_query / eval_rows.mean_cost(strong):.1%} of its cost"
+        )
+    else:
+        router = KnnRouter.fit(train_rows, k=k, cost_weight=cost_weight, cost_estimate=cost_estimate)
+        router.save(out_path)
     click.echo(
         f"trained on {len(train_rows)} of {len(outcomes)} prompts (fraction {train_fraction}, seed {seed}); "
         f"{len(eval_rows)} held out; saved {out_path}"

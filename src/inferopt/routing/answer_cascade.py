@@ -58,6 +58,11 @@ class SignatureStats:
     strong_cost: float  # mean cost of the strong model's answer
     rows: int
 
+    @property
+    def rate(self) -> float:
+        """Expected accuracy gained per dollar of escalation: escalate when it reaches the knob."""
+        return self.gain / self.strong_cost
+
 
 @dataclass(frozen=True, slots=True)
 class PatternCascade:
@@ -124,9 +129,14 @@ class PatternCascade:
         pattern = agreement_pattern if self.signature == "agreement" else answers_pattern
         return self.table.get(f"{task}|{pattern(answers)}") or self.fallback[task]
 
+    def decide(self, prompt: str, answers: Sequence[str], escalate_at: float, task: str | None = None) -> int | None:
+        """Index (in ``cheap``) of the answer to accept, or None to escalate to the strong model."""
+        stats = self.lookup(prompt, answers, task)
+        return None if stats.rate >= escalate_at else stats.accept
+
     def knobs(self, points: int = 60) -> list[float]:
         """Escalation thresholds (gain per dollar) from escalate-nothing to escalate-everything."""
-        rates = sorted({s.gain / s.strong_cost for s in (*self.table.values(), *self.fallback.values())})
+        rates = sorted({s.rate for s in (*self.table.values(), *self.fallback.values())})
         step = max(1, len(rates) // points)
         return [float("inf"), *reversed(rates[::step]), rates[0] - 1.0] if rates else [float("inf")]
 
@@ -149,9 +159,7 @@ def replay_pattern_cascade(
     for i, task in enumerate(tasks):
         stats = cascade.lookup(data.prompts[i], [data.answers[i][j] for j in cols], task)
         cheap_cost += sum(data.cost[i][j] for j in cols)
-        rows.append(
-            (stats.gain / stats.strong_cost, data.correct[i][cols[stats.accept]], data.correct[i][s], data.cost[i][s])
-        )
+        rows.append((stats.rate, data.correct[i][cols[stats.accept]], data.correct[i][s], data.cost[i][s]))
     rows.sort(key=lambda r: -r[0])  # a knob escalates a prefix of the rows in this order
     n = len(data)
     shares = {m: (1.0 if m in cascade.cheap else 0.0) for m in data.models}
@@ -166,3 +174,11 @@ def replay_pattern_cascade(
         call_share = shares | {cascade.strong: shares[cascade.strong] + escalated / n}
         curve.append(OperatingPoint(knob, correct / n, cost / n, call_share))
     return RouterReport(name or f"answer cascade {'+'.join(cascade.cheap)}>{cascade.strong}", curve)
+
+
+def escalate_at_for_budget(data: Outcomes, cascade: PatternCascade, budget_share: float) -> float:
+    """The knob with the best accuracy on ``data`` at a cost within ``budget_share`` of the strong
+    model's (escalate nothing when even that is over budget)."""
+    budget = budget_share * data.mean_cost(cascade.strong)
+    best = replay_pattern_cascade(data, cascade).best_within(budget)
+    return best.knob if best is not None else float("inf")

@@ -49,6 +49,23 @@ class RouterFileError(InferoptError):
 _numpy = require_numpy
 
 
+def read_saved_file(
+    path: str | Path, arrays: Sequence[str], *, what: str, version: int, fix: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(meta, arrays) of a routing ``.npz`` file written with a JSON ``meta``; a clear error when it is
+    not ``what`` or not of ``version`` (``fix`` says how to get a good one)."""
+    np = _numpy()
+    try:
+        with np.load(Path(path), allow_pickle=False) as f:
+            meta = json.loads(str(f["meta"]))
+            loaded = {name: f[name] for name in arrays}
+    except (OSError, KeyError, ValueError) as exc:
+        raise RouterFileError(f"{path}: not a saved {what} ({exc}); {fix}") from exc
+    if meta.get("version") != version:
+        raise RouterFileError(f"{path}: {what} format {meta.get('version')}, expected {version}; {fix}")
+    return meta, loaded
+
+
 def prompt_fingerprint(prompt: str) -> str:
     """A short stable digest of a prompt, to check train/eval rows are disjoint without storing text."""
     return hashlib.sha1(prompt.strip().encode()).hexdigest()[:16]
@@ -177,18 +194,9 @@ class KnnRouter:
     def load(cls, path: str | Path) -> KnnRouter:
         """Read a router written by :meth:`save`."""
         np = _numpy()
-        try:
-            with np.load(Path(path), allow_pickle=False) as f:
-                meta = json.loads(str(f["meta"]))
-                arrays = {
-                    name: f[name] for name in ("col_ptr", "rows", "values", "correct", "cost", "idf", "fingerprints")
-                }
-        except (OSError, KeyError, ValueError) as exc:
-            raise RouterFileError(
-                f"{path}: not a saved inferopt router ({exc}); train one with `inferopt route train`"
-            ) from exc
-        if meta.get("version") != FORMAT_VERSION:
-            raise RouterFileError(f"{path}: router format {meta.get('version')}, expected {FORMAT_VERSION}; retrain it")
+        names = ("col_ptr", "rows", "values", "correct", "cost", "idf", "fingerprints")
+        fix = "train one with `inferopt route train`"
+        meta, arrays = read_saved_file(path, names, what="inferopt router", version=FORMAT_VERSION, fix=fix)
         return cls(
             models=meta["models"],
             postings=(arrays["col_ptr"], arrays["rows"], arrays["values"]),

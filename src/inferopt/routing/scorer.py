@@ -19,7 +19,7 @@ from inferopt.routing.checks import CheckResult
 from inferopt.routing.data import Outcomes
 from inferopt.routing.features import hashed_counts
 from inferopt.routing.features import require_numpy as _numpy
-from inferopt.routing.learned import RouterFileError
+from inferopt.routing.learned import read_saved_file
 from inferopt.routing.routed import Targets
 from inferopt.types import ChatRequest, ChatResponse
 
@@ -99,17 +99,10 @@ class AnswerScorer:
 
     @classmethod
     def load(cls, path: str | Path) -> AnswerScorer:
-        np = _numpy()
-        try:
-            with np.load(Path(path), allow_pickle=False) as f:
-                meta = json.loads(str(f["meta"]))
-                weights = f["weights"]
-        except (OSError, KeyError, ValueError) as exc:
-            raise RouterFileError(f"{path}: not a saved inferopt answer scorer ({exc})") from exc
-        if meta.get("version") != FORMAT_VERSION:
-            raise RouterFileError(
-                f"{path}: answer scorer format {meta.get('version')}, expected {FORMAT_VERSION}; retrain it"
-            )
+        meta, arrays = read_saved_file(
+            path, ["weights"], what="inferopt answer scorer", version=FORMAT_VERSION, fix="retrain it"
+        )
+        weights = arrays["weights"]
         return cls(weights, float(meta["bias"]), int(meta["dims"]))
 
 
