@@ -115,3 +115,20 @@ async def test_answer_scorer_learns_which_answers_to_trust_and_round_trips(tmp_p
     request = ChatRequest.of(test.prompts[-1], model="gpt-4o-mini")
     result = await check(request, ChatResponse("i", "gpt-4o-mini", test.answers[-1][cheap], Usage()), None)  # type: ignore[arg-type]
     assert 0.0 <= result.score <= 1.0 and not result.calls
+
+
+def test_dense_index_and_postings_give_the_same_neighbours(split: tuple) -> None:
+    from inferopt.routing.knn_index import SimilarityIndex
+
+    train, test = split
+    router = KnnRouter.fit(train, k=5)
+    assert router.index.dense  # small training sets are scored from the dense matrix
+    postings_only = SimilarityIndex(router.index.postings, len(train), dense_limit=0)
+    assert not postings_only.dense
+    from inferopt.routing.features import hashed_features, weighted_unit
+
+    for prompt in test.prompts:
+        query = weighted_unit(hashed_features(prompt), router._idf)
+        assert np.allclose(router.index.similarity(query), postings_only.similarity(query), atol=1e-6)
+    own = router.index.similarity(weighted_unit(hashed_features(train.prompts[3]), router._idf))
+    assert int(np.argmax(own)) == 3  # a training prompt's nearest neighbour is itself

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,11 +33,22 @@ async def test_live_cascade_over_http_matches_the_offline_replay(monkeypatch: py
         rows, [AgreementStage(CHEAP, (PEER,), 1.0), AgreementStage(STRONG)]
     )
     emulator = EmulatorConfig(replay_paths=[FIXTURE], overrides=ProfileOverrides(fixed_latency_s=0.0, jitter=0.0))
+    cascade = {
+        "kind": "cascade",
+        "stages": [{"model": CHEAP, "check": {"agreement": [PEER]}, "threshold": 1.0}, {"model": STRONG}],
+    }
     with EmulatorServer(emulator) as server:
-        await _compare(server, rows, offline, offline_chosen)
+        await _compare(server, cascade, rows, offline, offline_chosen)
 
 
-async def _compare(server: EmulatorServer, rows: Outcomes, offline: OperatingPoint, offline_chosen: list[str]) -> None:
+async def _compare(
+    server: EmulatorServer,
+    router: dict[str, Any],
+    rows: Outcomes,
+    offline: OperatingPoint,
+    offline_chosen: list[str],
+) -> None:
+    """Run ``router`` live over the emulator on ``rows``; it must decide and call as the offline replay did."""
     config = parse_config(
         {
             "providers": {
@@ -48,15 +60,7 @@ async def _compare(server: EmulatorServer, rows: Outcomes, offline: OperatingPoi
                 STRONG: {"provider": "oa", "model": STRONG},
                 PEER: {"provider": "an", "model": PEER},
             },
-            "routers": {
-                "cheap-first": {
-                    "kind": "cascade",
-                    "stages": [
-                        {"model": CHEAP, "check": {"agreement": [PEER]}, "threshold": 1.0},
-                        {"model": STRONG},
-                    ],
-                }
-            },
+            "routers": {"under-test": router},
         }
     )
     live_chosen: list[str] = []
@@ -64,7 +68,7 @@ async def _compare(server: EmulatorServer, rows: Outcomes, offline: OperatingPoi
     live_cost = 0.0
     async with AsyncClient(config) as client:
         for prompt in rows.prompts:
-            response = await client.complete(prompt, model="router/cheap-first")
+            response = await client.complete(prompt, model="router/under-test")
             assert response.emulated
             route = response.annotations["route"]
             live_chosen.append(route["chosen"])
@@ -72,10 +76,37 @@ async def _compare(server: EmulatorServer, rows: Outcomes, offline: OperatingPoi
             live_cost += response.cost_usd or 0.0
             assert response.cost_usd == pytest.approx(sum(a["cost_usd"] for a in route["attempts"]))
     assert live_chosen == offline_chosen
-    assert "gpt-4o" in live_chosen and CHEAP in live_chosen  # both paths were exercised
+    assert STRONG in live_chosen and set(live_chosen) - {STRONG}  # both paths were exercised
     n = len(rows)
     assert {m: live_calls[m] / n for m in rows.models} == pytest.approx(offline.call_share)
     column = {m: j for j, m in enumerate(rows.models)}
     live_accuracy = sum(rows.correct[i][column[m]] for i, m in enumerate(live_chosen)) / n
     assert live_accuracy == pytest.approx(offline.accuracy)
     assert live_cost > 0
+
+
+async def test_live_answer_cascade_over_http_matches_its_offline_replay(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The learned answer cascade, trained and saved, then run live from config: same decisions and bill."""
+    pytest.importorskip("numpy", reason="the answer cascade needs numpy: pip install 'inferopt[routing]'")
+    from inferopt.routing.answer_cascade import PatternCascade, escalate_at_for_budget, replay_pattern_cascade
+    from inferopt.routing.answer_cascade_file import save_pattern_cascade
+
+    monkeypatch.setenv("EMULATOR_KEY", "emulator-key")
+    data = read_routerbench([FIXTURE], with_answers=True)
+    train, test = data.split(0.5, seed=0)
+    cascade = PatternCascade.fit(train, [CHEAP, PEER], STRONG)
+    knob = escalate_at_for_budget(train, cascade, 0.8)
+    save_pattern_cascade(cascade, tmp_path / "cascade.npz", knob)
+    rows = test.subset(list(range(0, len(test), 2)))
+    offline = next(p for p in replay_pattern_cascade(rows, cascade).points if p.knob == knob)
+    cols = [rows.models.index(m) for m in (CHEAP, PEER)]
+    offline_chosen = []
+    for prompt, answers in zip(rows.prompts, rows.answers, strict=True):
+        accept = cascade.decide(prompt, [answers[j] for j in cols], knob)
+        offline_chosen.append(STRONG if accept is None else (CHEAP, PEER)[accept])
+    emulator = EmulatorConfig(replay_paths=[FIXTURE], overrides=ProfileOverrides(fixed_latency_s=0.0, jitter=0.0))
+    with EmulatorServer(emulator) as server:
+        router = {"kind": "answer-cascade", "path": str(tmp_path / "cascade.npz")}
+        await _compare(server, router, rows, offline, offline_chosen)

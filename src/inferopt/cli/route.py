@@ -15,10 +15,13 @@ from rich.console import Console
 from rich.table import Table
 
 from inferopt.cli.common import clean_errors
+from inferopt.routing.answer_cascade import PatternCascade, escalate_at_for_budget, replay_pattern_cascade
+from inferopt.routing.answer_cascade_file import save_pattern_cascade
 from inferopt.routing.data import Outcomes, read_outcomes
 from inferopt.routing.evaluate import (
     AgreementStage,
     RouterReport,
+    add_metrics,
     evaluate,
     replay_agreement_cascade,
     weak_and_strong,
@@ -55,16 +58,49 @@ def route() -> None:
     help="A model's cost per prompt: the neighbours' recorded costs, or its mean training cost.",
 )
 @click.option("--cost-weight", default=1.0, show_default=True, help="Default knob: 0 = best quality, higher = cheaper.")
+@click.option(
+    "--answer-cascade",
+    "answer_cascade",
+    default=None,
+    help="Train a learned answer cascade 'cheap1+cheap2>strong' instead of a kNN router (needs recorded answers).",
+)
+@click.option(
+    "--budget",
+    default=0.3,
+    show_default=True,
+    help="With --answer-cascade: its default knob is the most accurate on the train split within this share of "
+    "the strong model's cost.",
+)
 @_with_split
 @clean_errors
 def train(
-    data: str, out_path: str, k: int, cost_estimate: str, cost_weight: float, train_fraction: float, seed: int
+    data: str,
+    out_path: str,
+    k: int,
+    cost_estimate: str,
+    cost_weight: float,
+    answer_cascade: str | None,
+    budget: float,
+    train_fraction: float,
+    seed: int,
 ) -> None:
-    """Train a kNN router on a seeded share of DATA (RouterBench CSV/folder or RouteLLM MMLU folder)."""
-    outcomes = read_outcomes(data)
+    """Train a kNN router (or an answer cascade) on a seeded share of DATA (RouterBench, RouteLLM MMLU or MT-Bench)."""
+    outcomes = read_outcomes(data, with_answers=answer_cascade is not None)
     train_rows, eval_rows = outcomes.split(train_fraction, seed)
-    router = KnnRouter.fit(train_rows, k=k, cost_weight=cost_weight, cost_estimate=cost_estimate)
-    router.save(out_path)
+    if answer_cascade is not None:
+        cheap, strong = _answer_cascade_models(answer_cascade, outcomes)
+        cascade = PatternCascade.fit(train_rows, cheap, strong)
+        knob = escalate_at_for_budget(train_rows, cascade, budget)
+        save_pattern_cascade(cascade, out_path, knob)
+        held_out = next(p for p in replay_pattern_cascade(eval_rows, cascade).points if p.knob == knob)
+        click.echo(
+            f"answer cascade at escalate_at={knob:.4g}: held out, accuracy {held_out.accuracy:.3f} "
+            f"(strong model {eval_rows.mean_accuracy(strong):.3f}) at "
+            f"{held_out.cost_per_query / eval_rows.mean_cost(strong):.1%} of its cost"
+        )
+    else:
+        router = KnnRouter.fit(train_rows, k=k, cost_weight=cost_weight, cost_estimate=cost_estimate)
+        router.save(out_path)
     click.echo(
         f"trained on {len(train_rows)} of {len(outcomes)} prompts (fraction {train_fraction}, seed {seed}); "
         f"{len(eval_rows)} held out; saved {out_path}"
@@ -102,6 +138,14 @@ def train(
     help="An agreement cascade replayed on recorded answers (RouterBench): 'cheap+peer>strong' accepts "
     "cheap's answer when every peer's matches, else escalates; stages separated by '>'. Repeatable.",
 )
+@click.option(
+    "--answer-cascade",
+    "answer_cascades",
+    multiple=True,
+    help="A learned answer-aware cascade: 'cheap1+cheap2>strong' calls every cheap model, learns on the train "
+    "split which answer-agreement patterns (per task) to accept and which to escalate; its curve is replayed on "
+    "the held-out rows, every call charged. Needs recorded answers (RouterBench, MT-Bench). Repeatable.",
+)
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Write the cost-quality PNG.")
 @_with_split
 @clean_errors
@@ -112,12 +156,13 @@ def eval_command(
     cost_estimate: str,
     budget: float,
     cascades: tuple[str, ...],
+    answer_cascades: tuple[str, ...],
     plot_path: str | None,
     train_fraction: float,
     seed: int,
 ) -> None:
     """Replay routers over DATA's held-out rows; print a table and optionally a PNG."""
-    outcomes = read_outcomes(data, with_answers=bool(cascades))
+    outcomes = read_outcomes(data, with_answers=bool(cascades or answer_cascades))
     train_rows, eval_rows = outcomes.split(train_fraction, seed)
     curves: dict[str, Any] = {}
     for spec in routers:
@@ -142,6 +187,13 @@ def eval_command(
     for spec in cascades:
         point, _ = replay_agreement_cascade(eval_rows, _cascade_stages(spec, eval_rows))
         reports.append(RouterReport(f"cascade {spec}", [point]))
+    for spec in answer_cascades:
+        cheap, strong = _answer_cascade_models(spec, eval_rows)
+        label = "+".join(m.rsplit("/", 1)[-1] for m in cheap) + ">" + strong.rsplit("/", 1)[-1]
+        cascade = PatternCascade.fit(train_rows, cheap, strong)
+        report = replay_pattern_cascade(eval_rows, cascade, f"answer cascade {label}")
+        add_metrics(report, eval_rows)
+        reports.append(report)
     console = Console(width=160)
     console.print(
         f"{data}: {len(outcomes)} prompts; trained on {len(train_rows)} (fraction {train_fraction}, seed {seed}), "
@@ -166,6 +218,19 @@ def _cascade_stages(spec: str, data: Outcomes) -> list[AgreementStage]:
             )
         stages.append(AgreementStage(model, tuple(peers)))
     return stages
+
+
+def _answer_cascade_models(spec: str, data: Outcomes) -> tuple[list[str], str]:
+    cheap_part, _, strong = spec.partition(">")
+    cheap = [name.strip() for name in cheap_part.split("+") if name.strip()]
+    unknown = [m for m in (*cheap, strong.strip()) if m not in data.models]
+    if not cheap or not strong.strip() or ">" in strong or unknown:
+        raise click.ClickException(
+            f"--answer-cascade {spec!r}: expected 'cheap1+cheap2>strong' with models of the data"
+            + (f"; unknown models {unknown}" if unknown else "")
+            + f"; the data has {list(data.models)}"
+        )
+    return cheap, strong.strip()
 
 
 def _unseen_rows(rows: Outcomes, router: KnnRouter) -> Outcomes:

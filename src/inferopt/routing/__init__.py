@@ -4,6 +4,8 @@ and their offline evaluation on recorded model outcomes. See docs/routing.md.
 Every router is a Model over other Models; ``annotations["route"]`` on its answer says what it did.
 """
 
+from inferopt.routing.answer_cascade import PatternCascade, replay_pattern_cascade
+from inferopt.routing.answer_cascade_model import AnswerCascade
 from inferopt.routing.cascade import Cascade, Stage
 from inferopt.routing.checks import Agreement, CheckResult, Judge, LogprobConfidence, Verifier
 from inferopt.routing.classify import Classification, classify
@@ -13,10 +15,12 @@ from inferopt.routing.fallback import Balanced, CircuitBreaker, Fallback
 from inferopt.routing.learned import KnnRouter
 from inferopt.routing.learned_model import LearnedRouter
 from inferopt.routing.metrics import aiq, apgr, cpt, pgr
+from inferopt.routing.mt_bench import read_mt_bench
 from inferopt.routing.rules import RuleRouter
 
 __all__ = [
     "Agreement",
+    "AnswerCascade",
     "Balanced",
     "Cascade",
     "CheckResult",
@@ -28,6 +32,7 @@ __all__ = [
     "LearnedRouter",
     "LogprobConfidence",
     "Outcomes",
+    "PatternCascade",
     "RouterReport",
     "RuleRouter",
     "Stage",
@@ -38,7 +43,9 @@ __all__ = [
     "cpt",
     "evaluate",
     "pgr",
+    "read_mt_bench",
     "read_outcomes",
     "read_routellm_mmlu",
     "read_routerbench",
+    "replay_pattern_cascade",
 ]

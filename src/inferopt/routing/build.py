@@ -10,6 +10,7 @@
           - {model: fast, check: {agreement: [fast-2]}, threshold: 1.0}
           - {model: smart}
       knn:       {kind: learned, path: router.npz, names: {gpt-4-1106-preview: smart}, cost_weight: 1.0}
+      patterns:  {kind: answer-cascade, path: cascade.npz, names: {gpt-4-1106-preview: smart}}  # escalate_at: knob
       safe:      {kind: fallback, order: [fast, smart], timeout_s: 20, failure_threshold: 3, cooldown_s: 30}
       spread:    {kind: balanced, targets: [east, west], strategy: least_busy}
 
@@ -30,7 +31,7 @@ from inferopt.routing.rules import RuleRouter
 from inferopt.types import ChatRequest, ChatResponse, Model, StreamEvent
 
 TargetFactory = Callable[[str], Model]
-KINDS = ("rules", "cascade", "learned", "fallback", "balanced")
+KINDS = ("rules", "cascade", "learned", "answer-cascade", "fallback", "balanced")
 ROUTER_PREFIX = "router/"
 
 
@@ -58,6 +59,20 @@ def build_router(name: str, options: Mapping[str, Any], target: TargetFactory, s
             names = {mapping.get(m, m) for m in knn.models}
             router = LearnedRouter(
                 knn, _targets(names, target), names=mapping, cost_weight=opts.pop("cost_weight", None), name=name
+            )
+        elif kind == "answer-cascade":
+            from inferopt.routing.answer_cascade_file import load_pattern_cascade
+            from inferopt.routing.answer_cascade_model import AnswerCascade
+
+            pattern_cascade, trained_knob = load_pattern_cascade(opts.pop("path"))
+            mapping = dict(opts.pop("names", {}))
+            names = {mapping.get(m, m) for m in (*pattern_cascade.cheap, pattern_cascade.strong)}
+            router = AnswerCascade(
+                pattern_cascade,
+                _targets(names, target),
+                escalate_at=float(opts.pop("escalate_at", trained_knob)),
+                names=mapping,
+                name=name,
             )
         elif kind == "fallback":
             order = list(opts.pop("order"))

@@ -9,6 +9,8 @@ Two public formats are read (both as kept under ``../shared/data``):
   and one boolean column per model. There is no per-answer cost, so a cost per query comes from the
   published blended price per million tokens times the prompt's estimated token count (see
   :data:`ROUTELLM_PRICES`); prompts listed in ``mmlu_contaminated_prompts.jsonl`` are dropped.
+- **RouteLLM** MT-Bench (``routellm/evals/mt_bench``): GPT-4 judge scores per model, question and
+  turn; see ``mt_bench.py`` for how they become quality and cost.
 
 Everything lands in one :class:`Outcomes` table; routers and metrics never see the file format.
 """
@@ -209,13 +211,17 @@ def read_routellm_mmlu(folder: str | Path, contaminated: str | Path | None = Non
 
 
 def read_outcomes(path: str | Path, *, with_answers: bool = False) -> Outcomes:
-    """Read either format: a RouteLLM MMLU folder, or RouterBench CSV files / a folder of them.
+    """Read any known format: a RouteLLM MMLU or MT-Bench folder, or RouterBench CSV files / a folder of them.
 
-    ``with_answers`` keeps recorded answer texts; only RouterBench has them.
+    ``with_answers`` keeps recorded answer texts (RouterBench: every answer; MT-Bench: first turns).
     """
+    from inferopt.routing.mt_bench import is_mt_bench, read_mt_bench  # it builds on this module
+
     path = Path(path)
     if not path.exists():
         raise OutcomeDataError(f"{path}: no such file or folder")
+    if path.is_dir() and is_mt_bench(path):
+        return read_mt_bench(path)
     mmlu = path if path.is_dir() and any(path.glob("mmlu_*.csv")) else path / "mmlu"
     if mmlu.is_dir():
         if with_answers:

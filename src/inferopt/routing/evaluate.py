@@ -61,11 +61,12 @@ def single_model_reports(data: Outcomes) -> list[RouterReport]:
 
 
 def oracle_report(data: Outcomes) -> RouterReport:
-    """The cheapest correct model per row (the cheapest model when none is correct): an upper bound."""
+    """Per row, the cheapest of the models with the row's best quality: with 0/1 correctness, the
+    cheapest correct model (the cheapest model when none is correct). An upper bound."""
     choices = []
-    for correct, cost in zip(data.correct, data.cost, strict=True):
-        right = [j for j, c in enumerate(correct) if c > 0] or range(len(cost))
-        choices.append(min(right, key=lambda j: cost[j]))
+    for quality, cost in zip(data.correct, data.cost, strict=True):
+        best = max(quality)
+        choices.append(min((j for j, q in enumerate(quality) if q == best), key=lambda j: cost[j]))
     return RouterReport("oracle", [replay(data, choices)])
 
 

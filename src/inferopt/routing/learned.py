@@ -27,16 +27,18 @@ from inferopt.routing.data import Outcomes
 from inferopt.routing.features import (
     DEFAULT_DIMS,
     DEFAULT_TAIL_CHARS,
-    hashed_counts,
+    hashed_features,
     inverse_document_frequency,
+    require_numpy,
     weighted_unit,
 )
+from inferopt.routing.knn_index import Postings, SimilarityIndex, build_postings
 
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 COST_ESTIMATES = ("neighbours", "mean")
 
 
@@ -44,12 +46,24 @@ class RouterFileError(InferoptError):
     """A saved router file is missing, damaged or from an incompatible version."""
 
 
-def _numpy() -> Any:
+_numpy = require_numpy
+
+
+def read_saved_file(
+    path: str | Path, arrays: Sequence[str], *, what: str, version: int, fix: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(meta, arrays) of a routing ``.npz`` file written with a JSON ``meta``; a clear error when it is
+    not ``what`` or not of ``version`` (``fix`` says how to get a good one)."""
+    np = _numpy()
     try:
-        import numpy
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise InferoptError("the learned router needs numpy: pip install 'inferopt[routing]'") from None
-    return numpy
+        with np.load(Path(path), allow_pickle=False) as f:
+            meta = json.loads(str(f["meta"]))
+            loaded = {name: f[name] for name in arrays}
+    except (OSError, KeyError, ValueError) as exc:
+        raise RouterFileError(f"{path}: not a saved {what} ({exc}); {fix}") from exc
+    if meta.get("version") != version:
+        raise RouterFileError(f"{path}: {what} format {meta.get('version')}, expected {version}; {fix}")
+    return meta, loaded
 
 
 def prompt_fingerprint(prompt: str) -> str:
@@ -64,10 +78,10 @@ class KnnRouter:
         self,
         *,
         models: Sequence[str],
-        postings: tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]],
+        postings: Postings,
         correct: NDArray[np.float32],
         cost: NDArray[np.float32],
-        idf: list[float],
+        idf: NDArray[np.float32],
         k: int,
         tail_chars: int,
         fingerprints: Sequence[str],
@@ -78,9 +92,7 @@ class KnnRouter:
             raise ValueError(f"cost_estimate must be one of {COST_ESTIMATES} (got {cost_estimate!r})")
         self.cost_estimate = cost_estimate
         self.models = tuple(models)
-        # Column-major sparse training features (an inverted index: column -> training rows and values),
-        # so a query's similarity to every training prompt touches only the columns it has.
-        self._col_ptr, self._rows, self._values = postings
+        self.index = SimilarityIndex(postings, correct.shape[0])
         self._correct = correct
         self._cost = cost
         self._idf = idf
@@ -109,23 +121,15 @@ class KnnRouter:
         np = _numpy()
         if len(data) == 0:
             raise ValueError("cannot train a router on zero rows")
-        counts = [hashed_counts(p, dims, tail_chars) for p in data.prompts]
+        counts = [hashed_features(p, dims, tail_chars) for p in data.prompts]
         idf = inverse_document_frequency(counts, dims)
         # Columns in more than ``max_df`` of the training prompts (few-shot boilerplate, "the", "answer")
         # say little about one prompt yet dominate the work per query: their postings are dropped.
         common = math.log((1 + len(data)) / (1 + int(len(data) * max_df))) + 1.0
-        by_column: list[list[tuple[int, float]]] = [[] for _ in range(dims)]
-        for row, doc in enumerate(counts):
-            for column, value in zip(*weighted_unit(doc, idf), strict=True):
-                if idf[column] >= common:
-                    by_column[column].append((row, value))
-        col_ptr = np.zeros(dims + 1, dtype=np.int64)
-        col_ptr[1:] = np.cumsum([len(c) for c in by_column])
-        rows = np.array([r for c in by_column for r, _ in c], dtype=np.int32)
-        values = np.array([v for c in by_column for _, v in c], dtype=np.float32)
+        postings = build_postings([weighted_unit(doc, idf) for doc in counts], dims, idf >= common)
         return cls(
             models=data.models,
-            postings=(col_ptr, rows, values),
+            postings=postings,
             correct=np.asarray(data.correct, dtype=np.float32),
             cost=np.asarray(data.cost, dtype=np.float32),
             idf=idf,
@@ -139,18 +143,10 @@ class KnnRouter:
     def estimate(self, prompt: str) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """Estimated (chance of being correct, cost) of each model on ``prompt``."""
         np = _numpy()
-        columns, values = weighted_unit(hashed_counts(prompt, self._dims, self.tail_chars), self._idf)
-        if not columns:  # no words at all: fall back to the training averages
+        query = weighted_unit(hashed_features(prompt, self._dims, self.tail_chars), self._idf)
+        if not query[0].size:  # no words at all: fall back to the training averages
             return self._correct.mean(axis=0), self._mean_cost
-        cols = np.asarray(columns)
-        starts, lengths = self._col_ptr[cols], self._col_ptr[cols + 1] - self._col_ptr[cols]
-        total = int(lengths.sum())
-        # Positions of every posting of the query's columns, without a Python loop.
-        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + np.arange(total)
-        weights_q = np.repeat(np.asarray(values, dtype=np.float32), lengths)
-        similarity = np.bincount(
-            self._rows[offsets], weights=self._values[offsets] * weights_q, minlength=self._correct.shape[0]
-        )
+        similarity = self.index.similarity(query)
         nearest = np.argpartition(-similarity, self.k - 1)[: self.k] if self.k < similarity.size else slice(None)
         weights = np.maximum(similarity[nearest], 0.0) + 1e-6
         total = weights.sum()
@@ -185,12 +181,12 @@ class KnnRouter:
             np.savez_compressed(
                 f,
                 meta=np.array(json.dumps(meta)),
-                col_ptr=self._col_ptr,
-                rows=self._rows,
-                values=self._values,
+                col_ptr=self.index.postings[0],
+                rows=self.index.postings[1],
+                values=self.index.postings[2],
                 correct=self._correct,
                 cost=self._cost,
-                idf=np.asarray(self._idf, dtype=np.float64),
+                idf=self._idf,
                 fingerprints=np.array(sorted(self.fingerprints)),
             )
 
@@ -198,24 +194,15 @@ class KnnRouter:
     def load(cls, path: str | Path) -> KnnRouter:
         """Read a router written by :meth:`save`."""
         np = _numpy()
-        try:
-            with np.load(Path(path), allow_pickle=False) as f:
-                meta = json.loads(str(f["meta"]))
-                arrays = {
-                    name: f[name] for name in ("col_ptr", "rows", "values", "correct", "cost", "idf", "fingerprints")
-                }
-        except (OSError, KeyError, ValueError) as exc:
-            raise RouterFileError(
-                f"{path}: not a saved inferopt router ({exc}); train one with `inferopt route train`"
-            ) from exc
-        if meta.get("version") != FORMAT_VERSION:
-            raise RouterFileError(f"{path}: router format {meta.get('version')}, expected {FORMAT_VERSION}; retrain it")
+        names = ("col_ptr", "rows", "values", "correct", "cost", "idf", "fingerprints")
+        fix = "train one with `inferopt route train`"
+        meta, arrays = read_saved_file(path, names, what="inferopt router", version=FORMAT_VERSION, fix=fix)
         return cls(
             models=meta["models"],
             postings=(arrays["col_ptr"], arrays["rows"], arrays["values"]),
             correct=arrays["correct"],
             cost=arrays["cost"],
-            idf=[float(x) for x in arrays["idf"]],
+            idf=arrays["idf"].astype(np.float32),
             k=int(meta["k"]),
             tail_chars=int(meta["tail_chars"]),
             fingerprints=[str(x) for x in arrays["fingerprints"]],

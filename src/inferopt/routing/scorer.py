@@ -18,11 +18,13 @@ from typing import Any
 from inferopt.routing.checks import CheckResult
 from inferopt.routing.data import Outcomes
 from inferopt.routing.features import hashed_counts
-from inferopt.routing.learned import RouterFileError, _numpy
+from inferopt.routing.features import require_numpy as _numpy
+from inferopt.routing.learned import read_saved_file
 from inferopt.routing.routed import Targets
 from inferopt.types import ChatRequest, ChatResponse
 
 DIMS = 1 << 14
+FORMAT_VERSION = 2  # 2: word pairs hashed from their words' hashes (features.py)
 
 
 def _features(prompt: str, answer: str, model: str, dims: int) -> dict[int, float]:
@@ -90,18 +92,18 @@ class AnswerScorer:
         np = _numpy()
         with Path(path).open("wb") as f:
             np.savez_compressed(
-                f, weights=self.weights, meta=np.array(json.dumps({"bias": self.bias, "dims": self.dims}))
+                f,
+                weights=self.weights,
+                meta=np.array(json.dumps({"bias": self.bias, "dims": self.dims, "version": FORMAT_VERSION})),
             )
 
     @classmethod
     def load(cls, path: str | Path) -> AnswerScorer:
-        np = _numpy()
-        try:
-            with np.load(Path(path), allow_pickle=False) as f:
-                meta = json.loads(str(f["meta"]))
-                return cls(f["weights"], float(meta["bias"]), int(meta["dims"]))
-        except (OSError, KeyError, ValueError) as exc:
-            raise RouterFileError(f"{path}: not a saved inferopt answer scorer ({exc})") from exc
+        meta, arrays = read_saved_file(
+            path, ["weights"], what="inferopt answer scorer", version=FORMAT_VERSION, fix="retrain it"
+        )
+        weights = arrays["weights"]
+        return cls(weights, float(meta["bias"]), int(meta["dims"]))
 
 
 @dataclass(slots=True)
