@@ -87,7 +87,12 @@ _ANTONYM_PAIRS = (
     "upload/download push/pull encrypt/decrypt install/uninstall join/leave first/last cheap/expensive "
     "fast/slow easy/hard advantages/disadvantages pros/cons love/hate good/bad like/dislike right/left "
     "north/south east/west asc/desc ascending/descending long/short big/small large/small old/new "
-    "old/young rich/poor legal/illegal possible/impossible safe/unsafe healthy/unhealthy"
+    "old/young rich/poor legal/illegal possible/impossible safe/unsafe healthy/unhealthy "
+    # Contrasts rather than strict antonyms: the answer for one side is wrong for the other.
+    "gain/lose gain/loss raise/lower rise/fall give/receive given/received gave/received send/receive "
+    "sent/received borrow/lend buyer/seller employer/employee parent/child teacher/student input/output "
+    "client/server incoming/outgoing internal/external public/private online/offline wet/dry full/empty "
+    "summer/winter spring/autumn morning/evening day/night men/women man/woman boy/girl heating/cooling"
 )
 ANTONYMS: dict[str, set[str]] = {}
 for _pair in _ANTONYM_PAIRS.split():
