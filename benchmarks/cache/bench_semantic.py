@@ -39,6 +39,7 @@ from inferopt.cache.semantic.boosting import fit_trees
 from inferopt.cache.semantic.calibrate import Calibration, CalibrationReport, calibrate_pairs, embed_texts, read_pairs
 from inferopt.cache.semantic.embedder import Embedder, Vectors, normalise_rows
 from inferopt.cache.semantic.features import FEATURE_NAMES
+from inferopt.cache.semantic.index import VectorIndex
 from inferopt.cache.semantic.verifier import Verifier
 from inferopt.types import ChatRequest, Message
 
@@ -117,13 +118,18 @@ async def lookup_latency(entries: int, queries: int) -> None:
         print(f"{'part':<48}{'p50 ms':>9}{'p99 ms':>9}{'CPU p50 ms':>12}")
         bucket = next(iter(cache._buckets.values()))
         vectors = embedder.embed([f"q{i}" for i in range(queries)])
-        search = []
-        for vector in vectors:
-            begin = time.perf_counter()
-            bucket.index.search(vector, cache.top_k)
-            search.append(time.perf_counter() - begin)
-        s50, s99 = statistics.median(search), percentile(search, 0.99)
-        print(f"{'index search, top 5':<48}{s50 * 1e3:>9.2f}{s99 * 1e3:>9.2f}")
+        for label, exact in (
+            ("index search, top 5, exact scan", True),
+            ("index search, top 5, sketch + re-rank", False),
+        ):
+            search, search_cpu = [], []
+            for vector in vectors:
+                begin, begin_cpu = time.perf_counter(), time.process_time()
+                bucket.index.search(vector, cache.top_k, exact=exact)
+                search.append(time.perf_counter() - begin)
+                search_cpu.append(time.process_time() - begin_cpu)
+            s50, s99, c50 = statistics.median(search), percentile(search, 0.99), statistics.median(search_cpu)
+            print(f"{label:<48}{s50 * 1e3:>9.2f}{s99 * 1e3:>9.2f}{c50 * 1e3:>12.2f}")
         wall, cpu = await timed_lookups(cache, queries)
         p50, p99 = statistics.median(wall), percentile(wall, 0.99)
         label = "search + guards + verifier (whole match)"
@@ -172,6 +178,19 @@ def dev_vectors(embedder: Embedder, texts: list[str], cache: Path | None) -> dic
     return vectors
 
 
+def sketch_recall(vectors: dict[str, Any], queries: list[str]) -> None:
+    """How often the sketch's top 5 equals the exact top 5, on real question vectors."""
+    texts = sorted(vectors)
+    index = VectorIndex(DIM, sketch_from=10_000)  # the real set is 23k: force the sketch on
+    index.add_many(np.stack([vectors[t] for t in texts]), list(range(len(texts))))
+    same = total = 0
+    for text in queries:
+        exact = {item for item, _ in index.search(vectors[text], 5, exact=True)}
+        same += len(exact & {item for item, _ in index.search(vectors[text], 5)})
+        total += len(exact)
+    print(f"(index sketch on {len(texts):,} real question vectors: {same / total:.4f} of the exact top-5 found)")
+
+
 def quality_table(report: CalibrationReport) -> None:
     print(f"\n{'seed':<6}{'method':<18}{'folds: precision':>28}{'recall':>30}{'pooled P':>10}{'pooled R':>10}")
     for (seed, name), point in sorted(report.pooled.items()):
@@ -193,6 +212,8 @@ async def false_hits(embedder: Embedder, calibration: Calibration | None) -> Non
     texts += [c[k] for c in conversations for k in ("Main Query", "Follow-Up Query")]
     fixed = LookupEmbedder(embedder.name, embed_texts(embedder, texts))
     print(f"\n3) false hits: {len(adversarial)} adversarial pairs, {len(conversations)} follow-up questions")
+    print("follow-up alone: sent without its history, i.e. a new question: hits on its own main question / on")
+    print("another stored question (another conversation's main question: often a true paraphrase)")
     print(f"{'cache':<34}{'adversarial':>12}{'follow-up in context':>22}{'follow-up alone':>17}")
     for label, cal in (("cosine 0.977 + guards", None), ("calibrated verifier + guards", calibration)):
         hits = 0
@@ -203,12 +224,14 @@ async def false_hits(embedder: Embedder, calibration: Calibration | None) -> Non
         cache = SemanticCache(fixed, calibration=cal, embed_in_thread=False)
         for i, c in enumerate(conversations):
             await cache.remember(ask(c["Main Query"]), "default", f"main-{i}")
-        in_context = alone = 0
+        in_context = own = other = 0
         for c in conversations:
             history = [Message("user", c["Main Query"]), Message("assistant", c["Main Query Response"])]
             in_context += await cache.match(ask(c["Follow-Up Query"], history), "default") is not None
-            alone += await cache.match(ask(c["Follow-Up Query"]), "default") is not None
-        print(f"{label:<34}{hits:>12}{in_context:>22}{alone:>17}")
+            found = await cache.match(ask(c["Follow-Up Query"]), "default")
+            own += found is not None and found.question == c["Main Query"]  # (several conversations share one)
+            other += found is not None and found.question != c["Main Query"]
+        print(f"{label:<34}{hits:>12}{in_context:>22}{f'{own} / {other}':>17}")
 
 
 async def quality(embeddings_cache: Path | None, embedder_name: str, seeds: list[int], folds: int) -> None:
@@ -218,6 +241,7 @@ async def quality(embeddings_cache: Path | None, embedder_name: str, seeds: list
     pairs = read_pairs(DEV_PAIRS)
     embedder = load_embedder(embedder_name)
     vectors = dev_vectors(embedder, sorted({t for a, b, _ in pairs for t in (a, b)}), embeddings_cache)
+    sketch_recall(vectors, [a for a, _, _ in pairs[:3000]])
     print(f"\n2) precision/recall on {DEV_PAIRS.name} ({len(pairs):,} pairs), embedder {embedder.name}")
     start = time.perf_counter()
     report = calibrate_pairs(pairs, embedder, target_precision=0.9, folds=folds, seeds=seeds, vectors=vectors)

@@ -41,6 +41,24 @@ def test_index_loads_rows_in_bulk_and_returns_stored_vectors() -> None:
         index.add_many(np.zeros((2, 4), dtype=np.float32), [1, 2])
 
 
+def test_a_large_index_scans_a_sketch_and_returns_exact_cosines() -> None:
+    rng = np.random.default_rng(0)
+    basis = rng.normal(size=(8, 32))
+    vectors = (rng.normal(size=(3000, 8)) @ basis + 0.05 * rng.normal(size=(3000, 32))).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = VectorIndex(32, sketch_from=1000, sketch_dim=8, rerank=50)
+    index.add_many(vectors[:1500], list(range(1500)))
+    for i in range(1500, 3000):  # rows added after the sketch was fitted are projected too
+        index.add(vectors[i], i)
+    for i in range(0, 3000, 7):
+        sketched, exact = index.search(vectors[i], k=3), index.search(vectors[i], k=3, exact=True)
+        assert sketched[0][0] == i
+        assert [item for item, _ in sketched] == [item for item, _ in exact]
+        assert [s for _, s in sketched] == pytest.approx([s for _, s in exact], abs=1e-6)
+    index.remove(21)
+    assert all(item != 21 for item, _ in index.search(vectors[21], k=3))
+
+
 def test_boosted_trees_learn_an_interaction_a_linear_model_cannot_and_round_trip() -> None:
     rng = np.random.default_rng(0)
     x = rng.random((2000, 3))

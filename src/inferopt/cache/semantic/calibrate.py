@@ -3,8 +3,9 @@
 Honest by construction, by cross-fitting. The pairs are shuffled (seeded) into ``folds`` parts; for
 each part in turn, everything is learned on the other parts only and the part is scored once:
 
-1. the word-rarity table and the verifier are fitted on the training parts (pairs a guard vetoes
-   are left out: the cache never asks the verifier about them);
+1. the word-rarity table and the verifier are fitted on the training parts (all of their pairs:
+   those a guard vetoes too, which measured better than leaving them out although the cache never
+   asks the verifier about them);
 2. the threshold for the target precision is chosen on the training parts by an inner
    ``inner_folds``-fold cross-validation (each training pair scored by a verifier not fitted on it);
 3. the held-out part is scored by the verifier of step 1 and accepted at the threshold of step 2.
@@ -163,14 +164,12 @@ def fit_with_threshold(
     labels = data.labels
     oof = np.zeros(len(train))
     for inner in folds_of(len(train), inner_folds, seed + 1):
-        fit_rows = np.setdiff1d(np.arange(len(train)), inner)
-        fit_rows = train[fit_rows][~data.vetoed[train[fit_rows]]]
+        fit_rows = train[np.setdiff1d(np.arange(len(train)), inner)]
         verifier = fit_verifier(features[fit_rows], labels[fit_rows], embedder=embedder, idf=idf, seed=seed)
         oof[inner] = verifier.score_features(features[train[inner]])
     oof[data.vetoed[train]] = 0.0
     threshold = threshold_for(oof, labels[train], target)
-    usable = train[~data.vetoed[train]]
-    return fit_verifier(features[usable], labels[usable], embedder=embedder, idf=idf, seed=seed), threshold, features
+    return fit_verifier(features[train], labels[train], embedder=embedder, idf=idf, seed=seed), threshold, features
 
 
 @dataclass
