@@ -74,6 +74,21 @@ class LookupEmbedder:
         return np.stack([self.vectors[t] for t in texts])
 
 
+def word(i: int) -> str:
+    """A lowercase made-up word per number: texts without digits or names, so no guard vetoes the
+    candidates and the verifier scores all 5 of every lookup (the slow path)."""
+    letters = "bcdfghklmnprstvz"
+    return "".join(letters[(i >> shift) & 15] + "aeiou"[(i >> shift) % 5] for shift in (0, 4, 8, 12, 16))
+
+
+def stored_text(i: int) -> str:
+    return f"how do i fix the {word(i)} problem with my {word(i % 977)} setup?"
+
+
+def query_text(i: int) -> str:
+    return f"how can i fix the {word(i + 7)} problem in my {word(i % 977)} setup?"
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -93,12 +108,15 @@ def timing_verifier(embedder: str) -> Verifier:
 
 async def timed_lookups(cache: SemanticCache, queries: int) -> tuple[list[float], list[float]]:
     wall, cpu = [], []
+    vetoed = 0
     for i in range(queries):
-        request = ask(f"a new question {i} about topic {i % 977}?")
+        request = ask(query_text(i))
         begin, begin_cpu = time.perf_counter(), time.process_time()
         await cache.match(request, "default")
+        vetoed += len(cache.last_rejections)
         wall.append(time.perf_counter() - begin)
         cpu.append(time.process_time() - begin_cpu)
+    print(f"(guards vetoed {vetoed} of the {5 * queries} candidates: the verifier scored the rest)")
     return wall, cpu
 
 
@@ -110,10 +128,10 @@ async def lookup_latency(entries: int, queries: int) -> None:
         cache = SemanticCache(embedder, calibration=calibration, embed_in_thread=False, index_path=path)
         start = time.perf_counter()
         for i in range(entries):
-            await cache.remember(ask(f"stored question number {i} about topic {i % 977}?"), "default", f"k{i}")
+            await cache.remember(ask(stored_text(i)), "default", f"k{i}")
         filled = time.perf_counter() - start
         for i in range(queries):  # the embeddings of the queries are cached: the rows below time the rest
-            await cache._embed(f"a new question {i} about topic {i % 977}?")
+            await cache._embed(query_text(i))
         print(f"\n1) semantic lookup, {entries:,} entries in one context (filled and written in {filled:.1f} s)")
         print(f"{'part':<48}{'p50 ms':>9}{'p99 ms':>9}{'CPU p50 ms':>12}")
         bucket = next(iter(cache._buckets.values()))

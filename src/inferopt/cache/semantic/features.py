@@ -106,8 +106,10 @@ def pair_features(a: str, b: str, cosine: float, idf: dict[str, float], unseen_i
     def rarity(word: str) -> float:
         return idf.get(word, unseen_idf)
 
-    weights = {w: rarity(w) for w in stems_a | stems_b}
-    unshared = stems_a ^ stems_b
+    # Sorted: float sums in a fixed order, so a feature (and a fitted tree) is the same in every
+    # process whatever the string-hash seed.
+    weights = {w: rarity(w) for w in sorted(stems_a | stems_b)}
+    unshared = sorted(stems_a ^ stems_b)
     total_weight = sum(weights.values()) or 1.0
     numbers_a, numbers_b = guards.numbers(a), guards.numbers(b)
     values = [
@@ -123,7 +125,7 @@ def pair_features(a: str, b: str, cosine: float, idf: dict[str, float], unseen_i
         max((weights[w] for w in unshared), default=0.0),
         min(len(stems_a - stems_b), len(stems_b - stems_a)),
         max(len(stems_a - stems_b), len(stems_b - stems_a)),
-        sum(weights[w] for w in stems_a & stems_b),
+        sum(weights[w] for w in sorted(stems_a & stems_b)),
         min(len(a), len(b)) / max(len(a), len(b), 1),
         abs(len(tokens_a) - len(tokens_b)),
         min(len(tokens_a), len(tokens_b)),

@@ -17,6 +17,7 @@ context (see :func:`inferopt.cache.keys.context_key`).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 
@@ -189,8 +190,15 @@ STOPWORDS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=8192)
+def _tokens(text: str) -> tuple[str, ...]:
+    return tuple(t.lower().replace("'", "") for t in _TOKEN.findall(text))
+
+
 def tokens(text: str) -> list[str]:
-    return [t.lower().replace("'", "") for t in _TOKEN.findall(text)]
+    """Lowercased words and numbers, apostrophes dropped. Memoised: a lookup asks the guards and the
+    verifier's features about the same few questions dozens of times."""
+    return list(_tokens(text))
 
 
 def numbers(text: str) -> Counter[str]:

@@ -22,8 +22,12 @@ from inferopt.cache.semantic.features import FEATURE_NAMES, pair_features
 Array = npt.NDArray[np.float64]
 
 
-def feature_matrix(pairs: Sequence[tuple[str, str]], cosines: Sequence[float], idf: dict[str, float]) -> Array:
-    unseen = max(idf.values(), default=0.0)  # a word never seen while fitting counts as the rarest
+def feature_matrix(
+    pairs: Sequence[tuple[str, str]], cosines: Sequence[float], idf: dict[str, float], unseen: float | None = None
+) -> Array:
+    """One row of features per pair; ``unseen``: the weight of a word not in ``idf`` (default: the rarest's)."""
+    if unseen is None:
+        unseen = max(idf.values(), default=0.0)
     rows = [pair_features(a, b, float(c), idf, unseen) for (a, b), c in zip(pairs, cosines, strict=True)]
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURE_NAMES))
 
@@ -35,6 +39,9 @@ class Verifier:
     trees: Trees
     idf: dict[str, float]
     embedder: str
+
+    def __post_init__(self) -> None:
+        self.unseen_idf = max(self.idf.values(), default=0.0)  # once, not per lookup (~15k words)
 
     def score_features(self, features: Array) -> Array:
         return self.trees.predict(features)
@@ -48,7 +55,8 @@ class Verifier:
     ) -> Array:
         """Scores of each candidate question (rows of ``vectors``: their unit vectors) for ``question``."""
         cosines = (vectors @ vector).tolist()
-        return self.score_features(feature_matrix([(question, c) for c in candidates], cosines, self.idf))
+        pairs = [(question, c) for c in candidates]
+        return self.score_features(feature_matrix(pairs, cosines, self.idf, self.unseen_idf))
 
     def score(self, a: str, b: str, va: npt.NDArray[np.float32], vb: npt.NDArray[np.float32]) -> float:
         return float(self.score_candidates(a, va, [b], vb[None, :])[0])
