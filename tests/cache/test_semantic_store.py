@@ -9,7 +9,7 @@ import pytest
 np = pytest.importorskip("numpy", reason="the semantic cache needs numpy: pip install 'inferopt[semantic]'")
 
 from inferopt.cache import Cached, SQLiteBackend  # noqa: E402
-from inferopt.cache.semantic import HashingEmbedder, SemanticCache  # noqa: E402
+from inferopt.cache.semantic import HashingEmbedder, SemanticCache, semantic_from_options  # noqa: E402
 from inferopt.errors import ConfigError  # noqa: E402
 from inferopt.testing import FunctionModel  # noqa: E402
 from inferopt.types import ChatRequest, Message  # noqa: E402
@@ -62,3 +62,14 @@ def test_an_index_file_made_by_another_embedder_is_refused(tmp_path: Path) -> No
     semantic(tmp_path / "semantic.db").close()
     with pytest.raises(ConfigError, match=r"hashing-512.*hashing-64"):
         SemanticCache(HashingEmbedder(64), index_path=tmp_path / "semantic.db")
+
+
+async def test_the_config_option_index_makes_the_cache_persistent(tmp_path: Path) -> None:
+    options = {"embedder": "hashing", "threshold": 0.8, "index": str(tmp_path / "semantic.db")}
+    first = semantic_from_options(options)
+    await first.remember(ask("How do I reset my router?"), "default", "key-1")
+    first.close()
+    again = semantic_from_options(options)
+    found = await again.match(ask("how do i reset my router"), "default")
+    assert found is not None and found.key == "key-1"
+    again.close()
