@@ -108,7 +108,7 @@ def test_cli_calibrate_reports_held_out_figures_and_writes_a_calibration(tmp_pat
     pairs.write_text("\n".join(lines))
     output = tmp_path / "cal.json"
     result = CliRunner().invoke(
-        cli, ["cache", "calibrate", str(pairs), "--embedder", "hashing", "--output", str(output)]
+        cli, ["cache", "calibrate", str(pairs), "--embedder", "hashing", "--folds", "2", "--output", str(output)]
     )
     assert result.exit_code == 0, result.output
-    assert "test pairs only" in result.output and "verifier+guards" in result.output and output.exists()
+    assert "held-out pairs only" in result.output and "verifier+guards" in result.output and output.exists()

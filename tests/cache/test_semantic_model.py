@@ -59,7 +59,7 @@ async def test_no_hit_on_numbers_negations_or_swapped_entities(model: MiniLMEmbe
         vectors = embedder.embed([row["question1"], row["question2"]])
         close += float(vectors[0] @ vectors[1]) >= 0.9
     assert hits == []
-    assert close >= len(pairs) // 2  # the embedding alone calls most of these pairs near-identical (26 of 41)
+    assert close >= len(pairs) // 2  # the embedding alone calls most of these pairs near-identical (40 of 65 >= 0.90)
 
 
 async def test_no_hit_from_a_follow_up_to_its_main_question(

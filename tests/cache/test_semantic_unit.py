@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +13,9 @@ np = pytest.importorskip("numpy", reason="the semantic cache needs numpy: pip in
 
 from inferopt.cache import Cached, MemoryBackend  # noqa: E402
 from inferopt.cache.semantic import HashingEmbedder, SemanticCache, VectorIndex, calibrate_pairs, guard_reason  # noqa: E402
+from inferopt.cache.semantic.boosting import Trees, fit_trees  # noqa: E402
 from inferopt.cache.semantic.calibrate import Calibration, operating_point, threshold_for  # noqa: E402
+from inferopt.errors import ConfigError  # noqa: E402
 from inferopt.testing import FunctionModel  # noqa: E402
 from inferopt.types import ChatRequest, Message  # noqa: E402
 
@@ -22,6 +25,49 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def rows(name: str) -> list[dict[str, str]]:
     with open(FIXTURES / name, newline="") as handle:
         return list(csv.DictReader(handle))
+
+
+def test_index_loads_rows_in_bulk_and_returns_stored_vectors() -> None:
+    vectors = np.eye(8, dtype=np.float32)
+    index = VectorIndex(8, initial_capacity=2)
+    index.add_many(vectors[:5], [10, 11, 12, 13, 14])
+    index.add(vectors[5], 15)
+    assert len(index) == 6 and np.array_equal(index.vector(13), vectors[3])
+    assert index.search(vectors[5], k=1) == [(15, 1.0)]
+    index.remove(15)
+    live = [i for i, _ in index.search(vectors[5], k=6)]
+    assert sorted(live) == [10, 11, 12, 13, 14]
+    with pytest.raises(ValueError, match="dimension 8"):
+        index.add_many(np.zeros((2, 4), dtype=np.float32), [1, 2])
+
+
+def test_a_large_index_scans_a_sketch_and_returns_exact_cosines() -> None:
+    rng = np.random.default_rng(0)
+    basis = rng.normal(size=(8, 32))
+    vectors = (rng.normal(size=(3000, 8)) @ basis + 0.05 * rng.normal(size=(3000, 32))).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = VectorIndex(32, sketch_from=1000, sketch_dim=8, rerank=50)
+    index.add_many(vectors[:1500], list(range(1500)))
+    for i in range(1500, 3000):  # rows added after the sketch was fitted are projected too
+        index.add(vectors[i], i)
+    for i in range(0, 3000, 7):
+        sketched, exact = index.search(vectors[i], k=3), index.search(vectors[i], k=3, exact=True)
+        assert sketched[0][0] == i
+        assert [item for item, _ in sketched] == [item for item, _ in exact]
+        assert [s for _, s in sketched] == pytest.approx([s for _, s in exact], abs=1e-6)
+    index.remove(21)
+    assert all(item != 21 for item, _ in index.search(vectors[21], k=3))
+
+
+def test_boosted_trees_learn_an_interaction_a_linear_model_cannot_and_round_trip() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.random((2000, 3))
+    y = ((x[:, 0] > 0.5) ^ (x[:, 1] > 0.5)).astype(int)  # XOR: no single weight per feature separates it
+    trees = fit_trees(x[:1500], y[:1500], rounds=60)
+    accuracy = np.mean((trees.predict(x[1500:]) > 0.5) == y[1500:])
+    assert accuracy > 0.95
+    again = Trees.from_json(json.loads(json.dumps(trees.to_json())))
+    assert np.array_equal(again.predict(x[1500:]), trees.predict(x[1500:]))
 
 
 def test_index_returns_the_nearest_rows_best_first_and_grows() -> None:
@@ -94,20 +140,46 @@ def test_threshold_for_a_target_precision_and_its_operating_point() -> None:
     assert threshold_for(scores, np.zeros(100, dtype=int), 0.5) == float("inf")
 
 
-def test_calibration_is_measured_on_held_out_pairs_and_round_trips(tmp_path: Path) -> None:
-    rng = np.random.default_rng(1)
-    words = ["".join(chr(97 + c) for c in rng.integers(0, 26, size=5)) for _ in range(60)]  # no digits: no number guard
+def synthetic_pairs(n: int, seed: int) -> list[tuple[str, str, int]]:
+    """Duplicates change one word of six; non-duplicates share nothing (random letter words: no guard fires)."""
+    rng = np.random.default_rng(seed)
+    words = ["".join(chr(97 + c) for c in rng.integers(0, 26, size=5)) for _ in range(60)]
     pairs = []
-    for _ in range(400):
+    for _ in range(n):
         base = list(rng.choice(words, size=6))
         same = bool(rng.integers(0, 2))
         other = [*base[:5], str(rng.choice(words))] if same else list(rng.choice(words, size=6))
         pairs.append((" ".join(base), " ".join(other), int(same)))
-    report = calibrate_pairs(pairs, HashingEmbedder(64), target_precision=0.9, test_fraction=0.5, seed=0)
-    assert report.split_sizes == (133, 67, 200)
-    assert report.results["verifier+guards"].precision >= 0.85 and report.results["verifier+guards"].recall > 0.5
+    return pairs
+
+
+def test_calibration_is_cross_fitted_on_held_out_folds_and_round_trips(tmp_path: Path) -> None:
+    pairs = synthetic_pairs(400, seed=1)
+    report = calibrate_pairs(pairs, HashingEmbedder(64), target_precision=0.9, folds=3, inner_folds=2, seeds=[0, 1])
+    assert [(f.seed, f.fold) for f in report.folds] == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
+    # every pair is held out exactly once per seed: the folds' accepted counts add up to the pooled one
+    for seed in (0, 1):
+        folds = [f.results["verifier+guards"] for f in report.folds if f.seed == seed]
+        assert sum(p.accepted for p in folds) == report.pooled[(seed, "verifier+guards")].accepted
+    ours = report.pooled[(0, "verifier+guards")]
+    assert ours.precision >= 0.85 and ours.recall > 0.5
     path = tmp_path / "calibration.json"
     report.calibration.save(path)
     loaded = Calibration.load(path)
     assert loaded.threshold == report.calibration.threshold and loaded.verifier is not None
-    assert "held out" not in report.summary() and "test pairs only" in report.summary()
+    a, b, _ = pairs[0]
+    vectors = HashingEmbedder(64).embed([a, b])
+    assert loaded.verifier.score(a, b, vectors[0], vectors[1]) == pytest.approx(
+        report.calibration.verifier.score(a, b, vectors[0], vectors[1])  # type: ignore[union-attr]
+    )
+    assert "held-out pairs only" in report.summary()
+
+
+def test_an_old_calibration_file_is_refused_with_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "old.json"
+    path.write_text(
+        '{"embedder": "hashing-64", "threshold": 0.8, "target_precision": 0.9, '
+        '"verifier": {"weights": [1.0], "bias": 0.0}}'
+    )
+    with pytest.raises(ConfigError, match="calibrate"):
+        Calibration.load(path)

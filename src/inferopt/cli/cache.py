@@ -90,20 +90,27 @@ def clear(url: str, namespace: str | None, yes: bool) -> None:
 @click.argument("pairs", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--target-precision", default=0.90, show_default=True, type=float)
 @click.option("--embedder", default="minilm", show_default=True, help="minilm (local all-MiniLM-L6-v2) or hashing.")
-@click.option("--test-fraction", default=0.5, show_default=True, type=float, help="Held out, never tuned on.")
-@click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the calibration.")
+@click.option("--folds", default=5, show_default=True, type=int, help="Cross-fitting folds; each is held out once.")
+@click.option(
+    "--seed", "seeds", default=[0], multiple=True, show_default=True, type=int, help="Split seed; repeatable."
+)
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the fitted calibration."
+)
 @clean_errors
 def calibrate(
-    pairs: Path, target_precision: float, embedder: str, test_fraction: float, seed: int, output: Path | None
+    pairs: Path, target_precision: float, embedder: str, folds: int, seeds: tuple[int, ...], output: Path | None
 ) -> None:
     """Measure precision/recall on a labelled pair file (question1,question2,is_duplicate) and
-    recommend a threshold for TARGET precision; the verifier is fitted on one part, measured on the rest."""
+    recommend a threshold for TARGET precision.
+
+    Cross-fitting: the verifier is fitted on all folds but one, its threshold chosen by inner
+    validation on those, and the figures are measured on the held-out fold, for each fold in turn.
+    --output then fits the verifier on all the pairs (threshold by inner validation over all) and
+    writes it, with its threshold, as a JSON file for `cache.semantic.calibration`."""
     from inferopt.cache.semantic.calibrate import calibrate_file
 
-    report = calibrate_file(
-        pairs, target_precision=target_precision, embedder=embedder, test_fraction=test_fraction, seed=seed
-    )
+    report = calibrate_file(pairs, target_precision=target_precision, embedder=embedder, folds=folds, seeds=list(seeds))
     click.echo(report.summary())
     if output is not None:
         report.calibration.save(output)

@@ -8,7 +8,9 @@ candidates pass the guards (numbers, negation, antonyms, swapped entities) and a
 calibrated verifier (or plain cosine when none is given); the best score at or above the
 namespace's threshold wins, and its exact entry is served.
 
-The index lives in this process (rebuilt as answers are stored); entries are the backend's.
+The index lives in this process; with ``index_path`` it is also written to a SQLite file
+(:mod:`inferopt.cache.semantic.store`), so a restarted process keeps its entries and processes
+sharing the file see each other's. The answers themselves are the exact backend's.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +30,7 @@ from inferopt.cache.semantic.calibrate import Calibration
 from inferopt.cache.semantic.embedder import Embedder, embedder_from_name
 from inferopt.cache.semantic.guards import guard_reason
 from inferopt.cache.semantic.index import VectorIndex
+from inferopt.cache.semantic.store import SemanticStore
 from inferopt.errors import ConfigError
 from inferopt.types import ChatRequest
 
@@ -40,7 +44,6 @@ class _Bucket:
     index: VectorIndex
     questions: dict[int, str] = field(default_factory=dict)
     keys: dict[int, str] = field(default_factory=dict)
-    vectors: dict[int, npt.NDArray[np.float32]] = field(default_factory=dict)
     ids_by_key: dict[str, int] = field(default_factory=dict)
 
 
@@ -64,6 +67,7 @@ class SemanticCache:
         thresholds: Mapping[str, float] | None = None,
         top_k: int = 5,
         embed_in_thread: bool = True,
+        index_path: str | Path | None = None,
     ) -> None:
         if calibration is not None and calibration.embedder != embedder.name:
             raise ConfigError(
@@ -81,9 +85,41 @@ class SemanticCache:
         self._next_id = 0
         self._recent: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
         self.last_rejections: list[tuple[str, str]] = []  # (candidate, reason), for inspection
+        self.store = None if index_path is None else SemanticStore(index_path, embedder=embedder.name, dim=embedder.dim)
+        self._sync()
 
     def __len__(self) -> int:
         return sum(len(b.questions) for b in self._buckets.values())
+
+    def _bucket(self, bucket_key: str) -> _Bucket:
+        bucket = self._buckets.get(bucket_key)
+        if bucket is None:
+            bucket = self._buckets[bucket_key] = _Bucket(VectorIndex(self.embedder.dim))
+        return bucket
+
+    def _add(self, bucket: _Bucket, item_id: int, key: str, question: str, vector: npt.NDArray[np.float32]) -> None:
+        bucket.index.add(vector, item_id)
+        bucket.questions[item_id] = question
+        bucket.keys[item_id] = key
+        bucket.ids_by_key[key] = item_id
+
+    def _sync(self) -> None:
+        """Load the rows of the index file this process has not seen (its own and other processes')."""
+        if self.store is None:
+            return
+        grouped: dict[str, list[tuple[int, str, str, npt.NDArray[np.float32]]]] = {}
+        for entry in self.store.read_new():
+            grouped.setdefault(entry.bucket, []).append((entry.row_id, entry.key, entry.question, entry.vector))
+        for bucket_key, rows in grouped.items():
+            bucket = self._bucket(bucket_key)
+            fresh = [row for row in rows if row[0] not in bucket.questions and row[1] not in bucket.ids_by_key]
+            if not fresh:
+                continue
+            bucket.index.add_many(np.stack([row[3] for row in fresh]), [row[0] for row in fresh])
+            for item_id, key, question, _ in fresh:
+                bucket.questions[item_id] = question
+                bucket.keys[item_id] = key
+                bucket.ids_by_key[key] = item_id
 
     async def _embed(self, text: str) -> npt.NDArray[np.float32]:
         vector = self._recent.get(text)
@@ -101,27 +137,33 @@ class SemanticCache:
     async def match(self, request: ChatRequest, namespace: str) -> SemanticMatch | None:
         """The best acceptable earlier question, or None."""
         question = request.last_user_text
+        self._sync()
         bucket = self._buckets.get(context_key(request, namespace=namespace))
         if not question or bucket is None:
             return None
         vector = await self._embed(question)
         threshold = self.thresholds.get(namespace, self.threshold)
-        best: SemanticMatch | None = None
         self.last_rejections = []
+        candidates: list[tuple[int, float]] = []
         for item_id, cosine in bucket.index.search(vector, self.top_k):
-            candidate = bucket.questions[item_id]
-            reason = guard_reason(question, candidate)
-            if reason is not None:
-                self.last_rejections.append((candidate, reason))
-                continue
-            score = (
-                cosine
-                if self.verifier is None
-                else self.verifier.score(question, candidate, vector, bucket.vectors[item_id])
-            )
-            if score >= threshold and (best is None or score > best.score):
-                best = SemanticMatch(bucket.keys[item_id], candidate, score, cosine)
-        return best
+            reason = guard_reason(question, bucket.questions[item_id])
+            if reason is None:
+                candidates.append((item_id, cosine))
+            else:
+                self.last_rejections.append((bucket.questions[item_id], reason))
+        if not candidates:
+            return None
+        if self.verifier is None:
+            scores = [cosine for _, cosine in candidates]
+        else:
+            texts = [bucket.questions[item_id] for item_id, _ in candidates]
+            vectors = np.stack([bucket.index.vector(item_id) for item_id, _ in candidates])
+            scores = self.verifier.score_candidates(question, vector, texts, vectors).tolist()
+        best = int(np.argmax(scores))
+        if scores[best] < threshold:
+            return None
+        item_id, cosine = candidates[best]
+        return SemanticMatch(bucket.keys[item_id], bucket.questions[item_id], float(scores[best]), cosine)
 
     async def lookup(self, request: ChatRequest, namespace: str) -> str | None:
         found = await self.match(request, namespace)
@@ -131,26 +173,33 @@ class SemanticCache:
         question = request.last_user_text
         if not question:
             return
+        self._sync()
         bucket_key = context_key(request, namespace=namespace)
-        bucket = self._buckets.get(bucket_key)
-        if bucket is None:
-            bucket = self._buckets[bucket_key] = _Bucket(VectorIndex(self.embedder.dim))
+        bucket = self._bucket(bucket_key)
         if key in bucket.ids_by_key:
             return
         vector = await self._embed(question)
-        item_id = self._next_id
-        self._next_id += 1
-        bucket.index.add(vector, item_id)
-        bucket.questions[item_id] = question
-        bucket.keys[item_id] = key
-        bucket.vectors[item_id] = vector
-        bucket.ids_by_key[key] = item_id
+        if self.store is None:
+            item_id = self._next_id
+            self._next_id += 1
+        else:
+            row_id = self.store.add(bucket_key, namespace, key, question, vector)
+            if row_id is None:  # another process stored it first: read it from the file
+                self._sync()
+                return
+            item_id = row_id
+        self._add(bucket, item_id, key, question, vector)
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
 
 
 def semantic_from_options(options: Mapping[str, Any] | bool) -> SemanticCache:
-    """``semantic: {embedder: minilm, calibration: path.json, threshold: 0.9, thresholds: {ns: t}, top_k: 5}``."""
+    """``semantic: {embedder: minilm, calibration: path.json, threshold: 0.9, thresholds: {ns: t}, top_k: 5,
+    index: .inferopt/semantic.db}``."""
     opts: dict[str, Any] = dict(options) if isinstance(options, Mapping) else {}
-    known = {"embedder", "calibration", "threshold", "thresholds", "top_k"}
+    known = {"embedder", "calibration", "threshold", "thresholds", "top_k", "index"}
     unknown = set(opts) - known
     if unknown:
         raise ConfigError(f"unknown semantic cache option(s) {sorted(unknown)}; known: {', '.join(sorted(known))}")
@@ -162,4 +211,5 @@ def semantic_from_options(options: Mapping[str, Any] | bool) -> SemanticCache:
         threshold=opts.get("threshold"),
         thresholds=opts.get("thresholds"),
         top_k=int(opts.get("top_k", 5)),
+        index_path=opts.get("index"),
     )

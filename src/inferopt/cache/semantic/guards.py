@@ -17,6 +17,7 @@ context (see :func:`inferopt.cache.keys.context_key`).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 
@@ -87,7 +88,12 @@ _ANTONYM_PAIRS = (
     "upload/download push/pull encrypt/decrypt install/uninstall join/leave first/last cheap/expensive "
     "fast/slow easy/hard advantages/disadvantages pros/cons love/hate good/bad like/dislike right/left "
     "north/south east/west asc/desc ascending/descending long/short big/small large/small old/new "
-    "old/young rich/poor legal/illegal possible/impossible safe/unsafe healthy/unhealthy"
+    "old/young rich/poor legal/illegal possible/impossible safe/unsafe healthy/unhealthy "
+    # Contrasts rather than strict antonyms: the answer for one side is wrong for the other.
+    "gain/lose gain/loss raise/lower rise/fall give/receive given/received gave/received send/receive "
+    "sent/received borrow/lend buyer/seller employer/employee parent/child teacher/student input/output "
+    "client/server incoming/outgoing internal/external public/private online/offline wet/dry full/empty "
+    "summer/winter spring/autumn morning/evening day/night men/women man/woman boy/girl heating/cooling"
 )
 ANTONYMS: dict[str, set[str]] = {}
 for _pair in _ANTONYM_PAIRS.split():
@@ -184,8 +190,15 @@ STOPWORDS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=8192)
+def _tokens(text: str) -> tuple[str, ...]:
+    return tuple(t.lower().replace("'", "") for t in _TOKEN.findall(text))
+
+
 def tokens(text: str) -> list[str]:
-    return [t.lower().replace("'", "") for t in _TOKEN.findall(text)]
+    """Lowercased words and numbers, apostrophes dropped. Memoised: a lookup asks the guards and the
+    verifier's features about the same few questions dozens of times."""
+    return list(_tokens(text))
 
 
 def numbers(text: str) -> Counter[str]:

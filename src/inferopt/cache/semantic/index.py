@@ -1,8 +1,15 @@
-"""An exact (brute-force) cosine index over unit vectors, grown by doubling.
+"""A cosine index over unit vectors: one contiguous float32 matrix, grown by doubling.
 
-One matrix-vector product per query: at 100k x 384 float32 that is ~40M multiply-adds, a few
-milliseconds on one core, with recall 1.0 (no approximate-search misses, no training step).
-Each row carries an integer id; removal marks the row dead so ids stay stable.
+Small indexes are searched exactly: one matrix-vector product (BLAS ``sgemv``) into a preallocated
+score buffer, then ``argpartition`` for the top k. That product reads the whole matrix (154 MB at
+100k x 384), so it is bound by memory bandwidth. From ``sketch_from`` rows on, the index keeps a
+*sketch* as well: every row projected on the ``sketch_dim`` principal directions of the stored
+vectors (PCA, refitted each time the index doubles). A query then scans the sketch (a third of the
+bytes at 128 of 384 dimensions), keeps the ``rerank`` best rows and re-scores those exactly, so
+the cosines it returns are exact; only a row the sketch ranks below ``rerank`` can be missed
+(measured on real question embeddings by ``benchmarks/cache/bench_semantic.py``).
+
+Each row carries an integer id; removal zeroes the row and marks it dead, so ids stay stable.
 """
 
 from __future__ import annotations
@@ -12,43 +19,117 @@ import numpy.typing as npt
 
 from inferopt.cache.semantic.embedder import Vectors
 
+SKETCH_FROM = 20_000  # below this the exact scan is already a millisecond or two
+SKETCH_DIM = 128
+RERANK = 256
+
 
 class VectorIndex:
-    def __init__(self, dim: int, *, initial_capacity: int = 1024) -> None:
+    def __init__(
+        self,
+        dim: int,
+        *,
+        initial_capacity: int = 1024,
+        sketch_from: int = SKETCH_FROM,
+        sketch_dim: int = SKETCH_DIM,
+        rerank: int = RERANK,
+    ) -> None:
         self.dim = dim
         self._vectors: Vectors = np.zeros((initial_capacity, dim), dtype=np.float32)
+        self._scores = np.zeros(initial_capacity, dtype=np.float32)
         self._ids = np.full(initial_capacity, -1, dtype=np.int64)
+        self._rows: dict[int, int] = {}
         self._size = 0
+        self.sketch_from, self.sketch_dim, self.rerank = sketch_from, min(sketch_dim, dim), rerank
+        self._projection: Vectors | None = None  # (dim, sketch_dim): the principal directions
+        self._sketch: Vectors = np.zeros((0, self.sketch_dim), dtype=np.float32)
+        self._sketch_fitted_at = 0
 
     def __len__(self) -> int:
-        return int(np.count_nonzero(self._ids[: self._size] >= 0))
+        return len(self._rows)
+
+    def _grow(self, needed: int) -> None:
+        capacity = len(self._ids)
+        while capacity < needed:
+            capacity *= 2
+        if capacity == len(self._ids):
+            return
+        vectors = np.zeros((capacity, self.dim), dtype=np.float32)
+        vectors[: self._size] = self._vectors[: self._size]
+        ids = np.full(capacity, -1, dtype=np.int64)
+        ids[: self._size] = self._ids[: self._size]
+        self._vectors, self._ids, self._scores = vectors, ids, np.zeros(capacity, dtype=np.float32)
+        if self._projection is not None:
+            sketch = np.zeros((capacity, self.sketch_dim), dtype=np.float32)
+            sketch[: self._size] = self._sketch[: self._size]
+            self._sketch = sketch
+
+    def _fit_sketch(self) -> None:
+        """Principal directions of (a sample of) the stored rows; every row projected on them.
+
+        Uncentred on purpose: the top singular directions of the raw rows are the best rank-d
+        approximation of their inner products, the mean direction included."""
+        live = self._vectors[: self._size]
+        sample = live[np.random.default_rng(0).permutation(self._size)[:20_000]]
+        _, _, vt = np.linalg.svd(sample, full_matrices=False)
+        self._projection = np.ascontiguousarray(vt[: self.sketch_dim].T, dtype=np.float32)
+        self._sketch = np.zeros((len(self._ids), self.sketch_dim), dtype=np.float32)
+        np.matmul(live, self._projection, out=self._sketch[: self._size])
+        self._sketch_fitted_at = self._size
 
     def add(self, vector: npt.NDArray[np.float32], item_id: int) -> None:
-        if vector.shape != (self.dim,):
-            raise ValueError(f"vector of shape {vector.shape}, index dimension {self.dim}")
-        if self._size == len(self._ids):
-            capacity = 2 * len(self._ids)
-            vectors = np.zeros((capacity, self.dim), dtype=np.float32)
-            vectors[: self._size] = self._vectors[: self._size]
-            ids = np.full(capacity, -1, dtype=np.int64)
-            ids[: self._size] = self._ids[: self._size]
-            self._vectors, self._ids = vectors, ids
-        self._vectors[self._size] = vector
-        self._ids[self._size] = item_id
-        self._size += 1
+        self.add_many(vector[None, :] if vector.ndim == 1 else vector, [item_id])
+
+    def add_many(self, vectors: npt.NDArray[np.float32], item_ids: list[int]) -> None:
+        """Append rows in one copy (what loading a persisted index uses)."""
+        if vectors.ndim != 2 or vectors.shape[1] != self.dim or len(vectors) != len(item_ids):
+            raise ValueError(f"vectors of shape {vectors.shape} for {len(item_ids)} ids, index dimension {self.dim}")
+        start, end = self._size, self._size + len(item_ids)
+        self._grow(end)
+        self._vectors[start:end] = vectors
+        self._ids[start:end] = item_ids
+        self._rows.update(zip(item_ids, range(start, end), strict=True))
+        self._size = end
+        if end >= self.sketch_from and end >= 2 * self._sketch_fitted_at:
+            self._fit_sketch()
+        elif self._projection is not None:
+            self._sketch[start:end] = vectors @ self._projection
+
+    def vector(self, item_id: int) -> npt.NDArray[np.float32]:
+        """The stored unit vector of ``item_id`` (a view: do not modify)."""
+        row: npt.NDArray[np.float32] = self._vectors[self._rows[item_id]]
+        return row
 
     def remove(self, item_id: int) -> None:
-        rows = np.nonzero(self._ids[: self._size] == item_id)[0]
-        self._ids[rows] = -1
-        self._vectors[rows] = 0.0
+        row = self._rows.pop(item_id, None)
+        if row is not None:
+            self._ids[row] = -1
+            self._vectors[row] = 0.0
+            if self._projection is not None:
+                self._sketch[row] = 0.0
 
-    def search(self, vector: npt.NDArray[np.float32], k: int = 5) -> list[tuple[int, float]]:
-        """The ``k`` most similar live rows: ``(id, cosine)``, best first."""
-        if self._size == 0:
+    def _top(self, scores: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
+        """Positions of the ``k`` highest scores, best first."""
+        k = min(k, len(scores))
+        top = np.argpartition(scores, len(scores) - k)[len(scores) - k :]
+        return top[np.argsort(-scores[top])]
+
+    def search(self, vector: npt.NDArray[np.float32], k: int = 5, *, exact: bool = False) -> list[tuple[int, float]]:
+        """The ``k`` most similar live rows: ``(id, cosine)``, best first (``exact``: never use the sketch)."""
+        if not self._rows:
             return []
-        scores = self._vectors[: self._size] @ vector
-        scores[self._ids[: self._size] < 0] = -np.inf
-        k = min(k, self._size)
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top])]
-        return [(int(self._ids[i]), float(scores[i])) for i in top if np.isfinite(scores[i])]
+        query = vector.astype(np.float32, copy=False)
+        scores = self._scores[: self._size]
+        if self._projection is not None and not exact:
+            np.matmul(self._sketch[: self._size], query @ self._projection, out=scores)
+        else:
+            np.matmul(self._vectors[: self._size], query, out=scores)
+        if len(self._rows) < self._size:  # dead rows hold zero vectors; keep them out of the top k
+            scores[self._ids[: self._size] < 0] = -np.inf
+        if self._projection is not None and not exact:
+            candidates = self._top(scores, max(self.rerank, k))
+            candidates = candidates[self._ids[candidates] >= 0]
+            exact_scores = self._vectors[candidates] @ query
+            order = self._top(exact_scores, k)
+            return [(int(self._ids[candidates[i]]), float(exact_scores[i])) for i in order]
+        return [(int(self._ids[i]), float(scores[i])) for i in self._top(scores, k) if self._ids[i] >= 0]

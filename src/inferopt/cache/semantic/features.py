@@ -1,0 +1,148 @@
+"""Pair features for the verifier: what the embedding's cosine blurs, measured on the words.
+
+Given two questions and the cosine of their embeddings: word, content-word, stem, bigram and
+character-trigram overlap; an IDF-weighted cosine and how much *rare* content only one side has
+(a differing rare word changes the question: "mechanical" / "electrical engineer"); edit-style
+ratios over the word sequences; lengths; whether the first words and the question words
+(what/why/how...) agree ("how" and "why" ask different things); numbers, negation and entities.
+All symmetric in the two questions except where a side is named explicitly (lengths as min/max).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections import Counter
+from collections.abc import Hashable, Iterable
+from collections.abc import Set as AbstractSet
+from itertools import pairwise
+
+from inferopt.cache.semantic import guards
+
+QUESTION_WORDS = frozenset(["what", "why", "how", "when", "where", "who", "which", "whom", "whose"])
+FEATURE_NAMES = (
+    "cosine",
+    "word_jaccard",
+    "content_jaccard",
+    "stem_jaccard",
+    "bigram_jaccard",
+    "char3_cosine",
+    "char3_jaccard",
+    "idf_cosine",
+    "unshared_idf_fraction",
+    "unshared_idf_max",
+    "unshared_min",
+    "unshared_max",
+    "shared_idf",
+    "length_ratio",
+    "word_count_difference",
+    "word_count_min",
+    "word_count_max",
+    "sequence_ratio",
+    "sorted_content_ratio",
+    "same_first_word",
+    "same_first_two_words",
+    "same_last_word",
+    "same_first_question_word",
+    "question_word_jaccard",
+    "question_word_missing",
+    "same_numbers",
+    "has_numbers",
+    "same_negation",
+    "entity_jaccard",
+    "entities_unshared",
+    "question_marks_differ",
+)
+
+
+def stem(word: str) -> str:
+    """A crude suffix stripper: enough to match "install"/"installing", "model"/"models"."""
+    for suffix in ("ing", "ed", "es", "s", "ly"):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def _jaccard(a: AbstractSet[Hashable], b: AbstractSet[Hashable]) -> float:
+    return len(a & b) / len(a | b) if a | b else 1.0
+
+
+def _char_trigrams(text: str) -> Counter[str]:
+    padded = " " + re.sub(r"\s+", " ", text.lower()) + " "
+    return Counter(padded[i : i + 3] for i in range(len(padded) - 2))
+
+
+def _weighted_cosine(a: Counter[str], b: Counter[str], weight: dict[str, float] | None = None) -> float:
+    def w(key: str) -> float:
+        return 1.0 if weight is None else weight[key]
+
+    dot = sum(count * b[key] * w(key) ** 2 for key, count in a.items() if key in b)
+    norm_a = math.sqrt(sum((count * w(key)) ** 2 for key, count in a.items()))
+    norm_b = math.sqrt(sum((count * w(key)) ** 2 for key, count in b.items()))
+    return dot / (norm_a * norm_b) if norm_a and norm_b else 0.0
+
+
+def idf_table(texts: Iterable[str]) -> dict[str, float]:
+    """Inverse document frequency of stemmed content words over ``texts`` (the fitting questions)."""
+    counts: Counter[str] = Counter()
+    total = 0
+    for text in texts:
+        counts.update({stem(w) for w in guards.content_words(text)})
+        total += 1
+    return {word: math.log((total + 1) / (n + 1)) for word, n in counts.items()}
+
+
+def pair_features(a: str, b: str, cosine: float, idf: dict[str, float], unseen_idf: float) -> list[float]:
+    """The values of :data:`FEATURE_NAMES` for one pair (``unseen_idf``: the weight of a word not in ``idf``)."""
+    tokens_a, tokens_b = guards.tokens(a), guards.tokens(b)
+    content_a, content_b = guards.content_words(a), guards.content_words(b)
+    stems_a, stems_b = {stem(w) for w in content_a}, {stem(w) for w in content_b}
+    trigrams_a, trigrams_b = _char_trigrams(a), _char_trigrams(b)
+    questions_a = [w for w in tokens_a if w in QUESTION_WORDS]
+    questions_b = [w for w in tokens_b if w in QUESTION_WORDS]
+    entities_a, entities_b = guards.entities(a), guards.entities(b)
+
+    def rarity(word: str) -> float:
+        return idf.get(word, unseen_idf)
+
+    # Sorted: float sums in a fixed order, so a feature (and a fitted tree) is the same in every
+    # process whatever the string-hash seed.
+    weights = {w: rarity(w) for w in sorted(stems_a | stems_b)}
+    unshared = sorted(stems_a ^ stems_b)
+    total_weight = sum(weights.values()) or 1.0
+    numbers_a, numbers_b = guards.numbers(a), guards.numbers(b)
+    values = [
+        cosine,
+        _jaccard(set(tokens_a), set(tokens_b)),
+        _jaccard(set(content_a), set(content_b)),
+        _jaccard(set(stems_a), set(stems_b)),
+        _jaccard(set(pairwise(tokens_a)), set(pairwise(tokens_b))),
+        _weighted_cosine(trigrams_a, trigrams_b),
+        _jaccard(set(trigrams_a), set(trigrams_b)),
+        _weighted_cosine(Counter(map(stem, content_a)), Counter(map(stem, content_b)), weights),
+        sum(weights[w] for w in unshared) / total_weight,
+        max((weights[w] for w in unshared), default=0.0),
+        min(len(stems_a - stems_b), len(stems_b - stems_a)),
+        max(len(stems_a - stems_b), len(stems_b - stems_a)),
+        sum(weights[w] for w in sorted(stems_a & stems_b)),
+        min(len(a), len(b)) / max(len(a), len(b), 1),
+        abs(len(tokens_a) - len(tokens_b)),
+        min(len(tokens_a), len(tokens_b)),
+        max(len(tokens_a), len(tokens_b)),
+        difflib.SequenceMatcher(None, tokens_a, tokens_b, autojunk=False).ratio(),
+        difflib.SequenceMatcher(None, sorted(content_a), sorted(content_b), autojunk=False).ratio(),
+        tokens_a[:1] == tokens_b[:1],
+        tokens_a[:2] == tokens_b[:2],
+        tokens_a[-1:] == tokens_b[-1:],
+        questions_a[:1] == questions_b[:1],
+        _jaccard(set(questions_a), set(questions_b)),
+        not questions_a or not questions_b,
+        numbers_a == numbers_b,
+        bool(numbers_a) or bool(numbers_b),
+        guards.negated(a) == guards.negated(b),
+        _jaccard(set(entities_a), set(entities_b)),
+        len(entities_a ^ entities_b),
+        a.count("?") != b.count("?"),
+    ]
+    return [float(v) for v in values]
