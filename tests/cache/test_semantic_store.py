@@ -31,7 +31,6 @@ async def test_a_restarted_process_keeps_its_semantic_entries(tmp_path: Path) ->
     history = [Message("user", "Tell me about Spain."), Message("assistant", "Spain is in Europe.")]
     await first.complete(ask("And its capital?", history))
     await first.aclose()
-    first.semantic.close()  # type: ignore[union-attr]
 
     restarted = semantic(index)
     assert len(restarted) == 2

@@ -43,6 +43,9 @@ class SemanticLookup(Protocol):
 
     async def remember(self, request: ChatRequest, namespace: str, key: str) -> None: ...
 
+    def close(self) -> None:
+        """Let go of the index's files (called by ``Cached.aclose``)."""
+
 
 class Cached:
     """Answers from ``backend`` when the same request was answered before; else from ``inner``."""
@@ -147,6 +150,8 @@ class Cached:
     async def aclose(self) -> None:
         await self.flush_stats()
         await self.backend.aclose()
+        if self.semantic is not None:
+            self.semantic.close()
         await self.inner.aclose()
 
     # -- stats ----------------------------------------------------------------------------------
