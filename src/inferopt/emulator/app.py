@@ -229,7 +229,7 @@ class EmulatorApp:
             await self._sleep_until(started + plan.latency.total_s)
             body = dialect.body(plan, answer_id, created)
             if plan.fault == "drop":
-                # Headers and part of the body, then return: uvicorn closes the connection.
+                # Headers and part of the body, then return: the server closes the connection.
                 await start_stream(send, headers, (b"content-type", b"application/json"))
                 await send_piece(send, body[: len(body) // 2])
                 return
