@@ -12,8 +12,11 @@ exactly ``latency`` seconds upstream):
   sequential calls and scaled to N: running 1,000 one-second calls one by one takes 17 minutes).
 - overhead: requests/s and CPU per request of ``AsyncClient.map`` vs raw ``openai.AsyncOpenAI``
   at the same concurrency against a zero-latency emulator, and of our client on its httpx
-  transport (the measurement behind aiohttp being the default transport).
+  transport (the measurement behind our own HTTP/1.1 client, ``providers/http1.py``, carrying chat calls).
 
+CPU per request is measured in each process (``getrusage`` here, ``process_cpu_s`` of the emulator's
+``/emulator/stats`` there), so where the time goes is known independently of the machine's noise.
+Every row runs on the same emulator settings and loop (``--loop``: asyncio, the default, or uvloop).
 Prints a table; ratios are what to compare (this machine is shared and noisy).
 """
 
@@ -85,7 +88,7 @@ async def ours(base_url: str, n: int, concurrency: int) -> int:
 
 
 async def ours_httpx(base_url: str, n: int, concurrency: int) -> int:
-    """The same client with the httpx transport instead of aiohttp (why aiohttp is the default)."""
+    """The same client with the httpx transport instead of our HTTP/1.1 client (why that is the default)."""
     provider = Provider("emu", base_url, api_key="sk-bench", transport=httpx.AsyncHTTPTransport())
     async with AsyncClient(parse_config({}), models={MODEL: OpenAIChatModel(provider)}) as client:
         results = await client.map(requests(n), concurrency=concurrency)

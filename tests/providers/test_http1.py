@@ -1,0 +1,138 @@
+"""The HTTP/1.1 client under the chat adapters: pooling, limits, timeouts and broken answers, over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+import pytest
+
+from inferopt.emulator import EmulatorConfig, EmulatorServer, FaultConfig, ProfileOverrides
+from inferopt.errors import ProviderConnectionError, ProviderTimeoutError
+from inferopt.providers.base import Provider
+from inferopt.providers.http import Timeouts
+from inferopt.providers.http1 import Http1Session
+from inferopt.providers.openai import OpenAIChatModel
+from inferopt.types import ChatRequest
+
+ASK = ChatRequest.of("Say something", model="gpt-4o-mini", max_tokens=5)
+
+
+class CountingServer:
+    """A tiny HTTP/1.1 server that counts connections and answers each request after ``delay_s``."""
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        self.delay_s = delay_s
+        self.connections = 0
+        self.open_now = 0
+        self.most_open = 0
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> str:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self.open_now += 1
+        self.most_open = max(self.most_open, self.open_now)
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                length = next(
+                    int(line[15:]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")
+                )
+                await reader.readexactly(length)
+                await asyncio.sleep(self.delay_s)
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Seen: Yes\r\nContent-Length: 2\r\n\r\n{}"
+                )
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self.open_now -= 1
+            writer.close()
+
+
+def session(url: str, *, read_s: float = 10.0, max_connections: int = 100) -> Http1Session:
+    return Http1Session(url, Timeouts(read_s=read_s, connect_s=5.0), max_connections=max_connections)
+
+
+async def test_sequential_requests_reuse_one_connection() -> None:
+    server = CountingServer()
+    async with server as url:
+        http = session(url)
+        answers = [await http.post("/x", b"{}", {"Authorization": "Bearer k"}) for _ in range(20)]
+        await http.aclose()
+    assert [status for status, _, _ in answers] == [200] * 20 and answers[0][2] == b"{}"
+    assert answers[0][1]["x-seen"] == "Yes"  # header names come lower-case
+    assert server.connections == 1
+
+
+async def test_concurrent_requests_open_at_most_max_connections() -> None:
+    server = CountingServer(delay_s=0.02)
+    async with server as url:
+        http = session(url, max_connections=3)
+        answers = await asyncio.gather(*(http.post("/x", b"{}", {}) for _ in range(30)))
+        await http.aclose()
+    assert all(status == 200 for status, _, _ in answers)
+    assert server.most_open == 3 and server.connections == 3
+
+
+async def test_silence_longer_than_the_read_timeout_is_a_timeout_error() -> None:
+    config = EmulatorConfig(overrides=ProfileOverrides(fixed_latency_s=0.0), faults=FaultConfig(hang_rate=1.0))
+    with EmulatorServer(config) as emulator:
+        model = OpenAIChatModel(Provider("emu", emulator.openai_base_url, api_key="sk", timeout_s=0.3))
+        started = time.monotonic()
+        with pytest.raises(ProviderTimeoutError, match="no answer within the timeout"):
+            await model.complete(ASK)
+        elapsed = time.monotonic() - started
+        await model.aclose()
+    assert 0.3 <= elapsed < 1.5
+
+
+async def test_a_connection_closed_mid_answer_is_a_connection_error_and_not_reused() -> None:
+    config = EmulatorConfig(overrides=ProfileOverrides(fixed_latency_s=0.0), faults=FaultConfig(drop_rate=1.0))
+    with EmulatorServer(config) as emulator:
+        model = OpenAIChatModel(Provider("emu", emulator.openai_base_url, api_key="sk"))
+        for _ in range(3):  # each attempt gets a fresh connection and the same clear error
+            with pytest.raises(ProviderConnectionError, match="closed the connection mid-answer"):
+                await model.complete(ASK)
+        with pytest.raises(ProviderConnectionError, match="closed the connection mid-answer"):
+            async for _ in model.stream(ASK):
+                pass
+        await model.aclose()
+
+
+async def test_nothing_listening_is_a_connection_error_naming_the_url() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # a free port, closed again: nothing listens there
+    model = OpenAIChatModel(Provider("down", f"http://127.0.0.1:{port}/v1", api_key="sk"))
+    with pytest.raises(ProviderConnectionError, match=f"is http://127.0.0.1:{port}/v1 reachable"):
+        await model.complete(ASK)
+    await model.aclose()
+
+
+async def test_a_cancelled_call_drops_its_connection_and_the_pool_recovers() -> None:
+    server = CountingServer(delay_s=0.3)
+    async with server as url:
+        http = session(url, max_connections=1)
+        slow = asyncio.ensure_future(http.post("/x", b"{}", {}))
+        await asyncio.sleep(0.05)
+        slow.cancel()
+        server.delay_s = 0.0
+        status, _, _ = await asyncio.wait_for(http.post("/x", b"{}", {}), 5)
+        await http.aclose()
+    assert status == 200 and server.connections == 2  # the cancelled answer's connection was not reused
+
+
+def test_bad_base_url_and_header_line_breaks_are_refused_with_the_cause() -> None:
+    with pytest.raises(ValueError, match="must start with http:// or https://"):
+        session("ftp://example.com")
+    with pytest.raises(ValueError, match="'Authorization' contains a line break"):
+        session("http://127.0.0.1:1")._request("/x", b"{}", {"Authorization": "Bearer sk-key\n"})
