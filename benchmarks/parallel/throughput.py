@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import time
 from collections.abc import Awaitable, Callable
@@ -37,7 +38,7 @@ from inferopt.config import parse_config
 from inferopt.emulator import EmulatorConfig, EmulatorServer, ProfileOverrides
 from inferopt.providers.base import Provider
 from inferopt.providers.openai import OpenAIChatModel
-from inferopt.types import ChatRequest
+from inferopt.types import ChatRequest, ChatResponse
 
 MODEL = "gpt-4o-mini"
 
@@ -49,7 +50,8 @@ class Result:
     n: int
     concurrency: int
     wall_s: float
-    cpu_s: float
+    cpu_s: float | None
+    emulator_cpu_s: float | None
     ideal_s: float | None = None
     failed: int = 0
 
@@ -60,9 +62,14 @@ class Result:
     def row(self) -> str:
         efficiency = f"{self.ideal_s / self.wall_s:6.1%}" if self.ideal_s else "     -"
         return (
-            f"{self.scenario:<22} {self.method:<34} {self.n:>6} {self.concurrency:>5} {self.wall_s:>9.2f} "
-            f"{self.rps:>9.0f} {efficiency:>10} {self.cpu_s / self.n * 1e6:>9.0f} {self.failed:>6}"
+            f"{self.scenario:<24} {self.method:<35} {self.n:>6} {self.concurrency:>5} {self.wall_s:>9.2f} "
+            f"{self.rps:>8.0f} {efficiency:>10} {_per_request(self.cpu_s, self.n):>11} "
+            f"{_per_request(self.emulator_cpu_s, self.n):>10} {self.failed:>6}"
         )
+
+
+def _per_request(seconds: float | None, n: int) -> str:
+    return "-" if seconds is None else f"{seconds / n * 1e6:.0f}"
 
 
 def cpu_now() -> float:
@@ -70,44 +77,42 @@ def cpu_now() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def timed(run: Callable[[], Awaitable[int]]) -> tuple[float, float, int]:
-    cpu, start = cpu_now(), time.perf_counter()
-    failed = await run()
-    return time.perf_counter() - start, cpu_now() - cpu, failed
-
-
 def requests(n: int) -> list[ChatRequest]:
     return [ChatRequest.of(f"Classify review {i}: fine", model=MODEL, max_tokens=5) for i in range(n)]
+
+
+def failures(results: list[ChatResponse | Exception]) -> int:
+    """Answers that are not a successful emulated completion with text."""
+    return sum(1 for r in results if isinstance(r, Exception) or not (r.content and r.emulated))
 
 
 async def ours(base_url: str, n: int, concurrency: int) -> int:
     config = parse_config({"providers": {"emu": {"kind": "openai", "base_url": base_url, "api_key_env": "EMU_KEY"}}})
     async with AsyncClient(config) as client:
-        results = await client.map(requests(n), concurrency=concurrency)
-    return sum(1 for r in results if isinstance(r, Exception))
+        return failures(await client.map(requests(n), concurrency=concurrency))
 
 
 async def ours_httpx(base_url: str, n: int, concurrency: int) -> int:
     """The same client with the httpx transport instead of our HTTP/1.1 client (why that is the default)."""
     provider = Provider("emu", base_url, api_key="sk-bench", transport=httpx.AsyncHTTPTransport())
     async with AsyncClient(parse_config({}), models={MODEL: OpenAIChatModel(provider)}) as client:
-        results = await client.map(requests(n), concurrency=concurrency)
-    return sum(1 for r in results if isinstance(r, Exception))
+        return failures(await client.map(requests(n), concurrency=concurrency))
 
 
 async def naive_sdk(base_url: str, n: int, concurrency: int) -> int:
     client = openai.AsyncOpenAI(base_url=base_url, api_key="sk-bench", max_retries=0)
     gate = asyncio.Semaphore(concurrency)
 
-    async def one(i: int) -> None:
+    async def one(i: int) -> bool:
         async with gate:
-            await client.chat.completions.create(
+            completion = await client.chat.completions.create(
                 model=MODEL, messages=[{"role": "user", "content": f"Classify review {i}: fine"}], max_tokens=5
             )
+        return bool(completion.choices[0].message.content and completion.system_fingerprint == "inferopt-emulator")
 
     outcomes = await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
     await client.close()
-    return sum(1 for o in outcomes if isinstance(o, BaseException))
+    return sum(1 for o in outcomes if o is not True)
 
 
 async def sequential_sample(base_url: str, sample: int) -> float:
@@ -124,16 +129,31 @@ def emulator(latency: float) -> EmulatorServer:
     return EmulatorServer(EmulatorConfig(seed=1, overrides=ProfileOverrides(fixed_latency_s=latency)), subprocess=True)
 
 
+Run = Callable[[str, int, int], Awaitable[int]]
+
+
+async def measured(scenario: str, method: str, run: Run, server: EmulatorServer, n: int, concurrency: int) -> Result:
+    """One row: wall time, CPU of this process and of the emulator process, failures."""
+    emulator_cpu = server.stats_snapshot()["process_cpu_s"]
+    cpu, start = cpu_now(), time.perf_counter()
+    failed = await run(server.openai_base_url, n, concurrency)
+    wall, used = time.perf_counter() - start, cpu_now() - cpu
+    emulator_used = server.stats_snapshot()["process_cpu_s"] - emulator_cpu
+    return Result(scenario, method, n, concurrency, wall, used, emulator_used, failed=failed)
+
+
 async def efficiency(n: int, latency: float, concurrency: int) -> list[Result]:
     name = f"efficiency {latency * 1000:g}ms"
     ideal = n * latency / concurrency
     out = []
     with emulator(latency) as server:
         for method, run in (("inferopt AsyncClient.map", ours), ("naive gather+semaphore (openai SDK)", naive_sdk)):
-            wall, cpu, failed = await timed(lambda run=run: run(server.openai_base_url, n, concurrency))
-            out.append(Result(name, method, n, concurrency, wall, cpu, ideal, failed))
+            await run(server.openai_base_url, min(n, concurrency), concurrency)  # warm up imports and connections
+            result = await measured(name, method, run, server, n, concurrency)
+            result.ideal_s = ideal
+            out.append(result)
         per_call = await sequential_sample(server.openai_base_url, sample=max(3, min(20, int(5 / latency))))
-        out.append(Result(name, "sequential (sampled, scaled to N)", n, 1, per_call * n, 0.0, ideal))
+        out.append(Result(name, "sequential (sampled, scaled to N)", n, 1, per_call * n, None, None, ideal))
     return out
 
 
@@ -147,14 +167,11 @@ async def overhead(n: int, concurrency: int) -> list[Result]:
         )
         for method, run in methods:
             await run(server.openai_base_url, min(n, 200), concurrency)  # warm up connections and imports
-            wall, cpu, failed = await timed(lambda run=run: run(server.openai_base_url, n, concurrency))
-            out.append(Result("overhead (0 ms upstream)", method, n, concurrency, wall, cpu, None, failed))
+            out.append(await measured("overhead (0 ms upstream)", method, run, server, n, concurrency))
     return out
 
 
 async def main(quick: bool) -> None:
-    import os
-
     os.environ.setdefault("EMU_KEY", "sk-bench")
     results: list[Result] = []
     if quick:
@@ -165,8 +182,8 @@ async def main(quick: bool) -> None:
         results += await efficiency(10_000, 0.05, 200)
         results += await overhead(5000, 100)
     print(
-        f"{'scenario':<22} {'method':<34} {'N':>6} {'conc':>5} {'wall s':>9} {'req/s':>9} {'efficiency':>10} "
-        f"{'CPU µs/req':>9} {'failed':>6}"
+        f"{'scenario':<24} {'method':<35} {'N':>6} {'conc':>5} {'wall s':>9} {'req/s':>8} {'efficiency':>10} "
+        f"{'client µs/req':>11} {'emu µs/req':>10} {'failed':>6}"
     )
     for result in results:
         print(result.row())
@@ -179,5 +196,15 @@ async def main(quick: bool) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true")
-    asyncio.run(main(parser.parse_args().quick))
+    parser.add_argument("--quick", action="store_true", help="small and fast, for a smoke check")
+    parser.add_argument(
+        "--loop", choices=("asyncio", "uvloop"), default="asyncio", help="event loop of this (the client) process"
+    )
+    args = parser.parse_args()
+    print(f"client event loop: {args.loop}; load average before the run: {os.getloadavg()[0]:.2f}")
+    if args.loop == "uvloop":
+        import uvloop
+
+        uvloop.run(main(args.quick))
+    else:
+        asyncio.run(main(args.quick))

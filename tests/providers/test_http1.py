@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 
 from inferopt.emulator import EmulatorConfig, EmulatorServer, FaultConfig, ProfileOverrides
 from inferopt.errors import ProviderConnectionError, ProviderTimeoutError
 from inferopt.providers.base import Provider
-from inferopt.providers.http import Timeouts
+from inferopt.providers.http import Timeouts, split_lines
 from inferopt.providers.http1 import Http1Session
 from inferopt.providers.openai import OpenAIChatModel
 from inferopt.types import ChatRequest
@@ -136,3 +137,11 @@ def test_bad_base_url_and_header_line_breaks_are_refused_with_the_cause() -> Non
         session("ftp://example.com")
     with pytest.raises(ValueError, match="'Authorization' contains a line break"):
         session("http://127.0.0.1:1")._request("/x", b"{}", {"Authorization": "Bearer sk-key\n"})
+
+
+async def test_lines_split_across_chunks_keep_crlf_as_one_line_end() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for piece in (b"event: a\r", b"\ndata: 1\r\n\r", b"\ndata: 2\rdata: 3\n", b"tail"):
+            yield piece
+
+    assert [line async for line in split_lines(chunks())] == ["event: a", "data: 1", "", "data: 2", "data: 3", "tail"]
