@@ -31,7 +31,9 @@ T = TypeVar("T")
 def build_request(prompt: Prompt, *, model: str, system: str | None = None, **params: Any) -> ChatRequest:
     """A ChatRequest from a prompt string, a list of messages (dicts or Message) or a request."""
     if isinstance(prompt, ChatRequest):
-        return replace(prompt, model=model, **params) if params else prompt.with_model(model)
+        if params:
+            return replace(prompt, model=model, **params)
+        return prompt if prompt.model == model else prompt.with_model(model)  # no copy on the hot path
     if isinstance(prompt, str):
         return ChatRequest.of(prompt, model=model, system=system, **params)
     messages = [m if isinstance(m, Message) else Message.from_openai(dict(m)) for m in prompt]

@@ -72,10 +72,8 @@ class _Exchange:
             raise self.error
 
     def header_map(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for name, value in self.headers:
-            out.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
-        return out
+        # Reversed, so that of repeated headers the first one wins.
+        return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in reversed(self.headers)}
 
 
 class _Connection(asyncio.Protocol):
