@@ -12,7 +12,9 @@ needs and nothing more:
 - an app that returns before completing its response gets the connection closed (the emulator's
   ``drop`` fault relies on it); an app that raises gets a 500, or a closed connection if it had started;
 - write back-pressure (``send`` waits while the socket's buffer is full); idle connections are closed
-  after ``KEEP_ALIVE_S``.
+  after ``KEEP_ALIVE_S``;
+- the scope carries ``"inferopt.received_at"``: the loop's time when the request had been read, from
+  which the emulator counts latency (so its own queueing does not lengthen the emulated latency).
 
 No TLS, HTTP/2, websockets or lifespan events: the app is ready when constructed. Any ASGI app runs on
 it; the gateway, a production server, runs on uvicorn.
@@ -34,6 +36,8 @@ import httptools
 from inferopt.asgi import Message, Scope
 
 KEEP_ALIVE_S = 75.0
+# Scope key: the event loop's time when the whole request had been read.
+RECEIVED_AT = "inferopt.received_at"
 _SWEEP_S = 15.0
 _MAX_QUEUED = 16  # pipelined requests waiting before the connection stops reading
 _log = logging.getLogger("inferopt.emulator")
@@ -207,6 +211,7 @@ class _Connection(asyncio.Protocol):
             "headers": self._headers,
             "client": self._client,
             "server": self._local,
+            RECEIVED_AT: self.loop.time(),
         }
         body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
         exchange = _Exchange(self, scope, body, self.parser.should_keep_alive())
