@@ -26,6 +26,7 @@ from inferopt.types import ChatRequest, ChatResponse, Message, Model, StreamDone
 
 Prompt = str | Sequence[Message | Mapping[str, Any]] | ChatRequest
 T = TypeVar("T")
+_MAX_REMEMBERED_ROUTES = 1024
 
 
 def build_request(prompt: Prompt, *, model: str, system: str | None = None, **params: Any) -> ChatRequest:
@@ -83,6 +84,7 @@ class AsyncClient:
         self._resolver = Resolver(self.config)
         self._injected = dict(models or {})
         self._stacked: dict[tuple[str, str], Model] = {}
+        self._routes: dict[str, Route] = {}
         self._warned_prices: set[str] = set()
 
     @classmethod
@@ -96,6 +98,14 @@ class AsyncClient:
 
     def resolve(self, model: str | None = None) -> Route:
         name = model or self.config.default_model
+        route = self._routes.get(name or "")
+        if route is None:
+            route = self._resolve(name)
+            if name and len(self._routes) < _MAX_REMEMBERED_ROUTES:
+                self._routes[name] = route  # a pure function of the config: resolved once per name
+        return route
+
+    def _resolve(self, name: str | None) -> Route:
         if name in self._injected:
             return Route(name, "injected", name, "openai")
         if name and name.startswith("router/"):  # a router from the config's `routers:` (routing/build.py)

@@ -12,7 +12,7 @@ import pytest
 from inferopt.emulator import EmulatorConfig, EmulatorServer, FaultConfig, ProfileOverrides
 from inferopt.errors import ProviderConnectionError, ProviderTimeoutError
 from inferopt.providers.base import Provider
-from inferopt.providers.http import Timeouts, split_lines
+from inferopt.providers.http import Timeouts, TransportFailure, split_lines
 from inferopt.providers.http1 import Http1Session
 from inferopt.providers.openai import OpenAIChatModel
 from inferopt.types import ChatRequest
@@ -23,8 +23,9 @@ ASK = ChatRequest.of("Say something", model="gpt-4o-mini", max_tokens=5)
 class CountingServer:
     """A tiny HTTP/1.1 server that counts connections and answers each request after ``delay_s``."""
 
-    def __init__(self, delay_s: float = 0.0) -> None:
+    def __init__(self, delay_s: float = 0.0, answers: int | None = None) -> None:
         self.delay_s = delay_s
+        self.answers = answers  # after this many answers it goes silent (reads, never answers)
         self.connections = 0
         self.open_now = 0
         self.most_open = 0
@@ -49,6 +50,10 @@ class CountingServer:
                 )
                 await reader.readexactly(length)
                 await asyncio.sleep(self.delay_s)
+                if self.answers is not None:
+                    if self.answers == 0:
+                        continue
+                    self.answers -= 1
                 writer.write(
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Seen: Yes\r\nContent-Length: 2\r\n\r\n{}"
                 )
@@ -94,6 +99,21 @@ async def test_silence_longer_than_the_read_timeout_is_a_timeout_error() -> None
         elapsed = time.monotonic() - started
         await model.aclose()
     assert 0.3 <= elapsed < 1.5
+
+
+async def test_a_kept_alive_connection_still_times_out_a_later_silent_answer() -> None:
+    server = CountingServer(answers=2)
+    async with server as url:
+        http = session(url, read_s=0.3)
+        assert (await http.post("/x", b"{}", {}))[0] == 200
+        await asyncio.sleep(0.4)  # longer than the timeout while idle: an idle connection never times out
+        assert (await http.post("/x", b"{}", {}))[0] == 200
+        started = time.monotonic()
+        with pytest.raises(TransportFailure, match=r"no data from the server for 0\.3 s"):
+            await http.post("/x", b"{}", {})
+        elapsed = time.monotonic() - started
+        await http.aclose()
+    assert server.connections == 1 and 0.3 <= elapsed < 1.0
 
 
 async def test_a_connection_closed_mid_answer_is_a_connection_error_and_not_reused() -> None:

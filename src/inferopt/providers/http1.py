@@ -89,6 +89,7 @@ class _Connection(asyncio.Protocol):
         self.paused = False
         self.idle_since = 0.0
         self.last_read = 0.0
+        self.read_s = 0.0
         self._timer: asyncio.TimerHandle | None = None
 
     # asyncio protocol
@@ -143,7 +144,6 @@ class _Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         exchange, self.exchange = self.exchange, None
         assert exchange is not None
-        self._cancel_timer()
         exchange.finished = True
         exchange.wake()
         self.resume()
@@ -157,18 +157,24 @@ class _Connection(asyncio.Protocol):
     def send(self, data: bytes, streaming: bool, read_s: float) -> _Exchange:
         exchange = self.exchange = _Exchange(streaming)
         self.last_read = now = self.loop.time()
-        self._timer = self.loop.call_at(now + read_s, self._check_silence, read_s)
+        self.read_s = read_s
+        # One timer per connection, not per request: it stays armed across answers and, when it
+        # fires, re-arms for the current answer's own deadline (or lapses if the connection is idle).
+        if self._timer is None:
+            self._timer = self.loop.call_at(now + read_s, self._check_silence)
         assert self.transport is not None
         self.transport.write(data)
         return exchange
 
-    def _check_silence(self, read_s: float) -> None:
-        due = self.last_read + read_s
-        if self.loop.time() < due:
-            self._timer = self.loop.call_at(due, self._check_silence, read_s)
-            return
+    def _check_silence(self) -> None:
         self._timer = None
-        self._end_with(TransportFailure("timeout", f"no data from the server for {read_s:g} s"))
+        if self.exchange is None or self.closed:
+            return  # idle: the next request arms the timer again
+        due = self.last_read + self.read_s
+        if self.loop.time() < due:
+            self._timer = self.loop.call_at(due, self._check_silence)
+            return
+        self._end_with(TransportFailure("timeout", f"no data from the server for {self.read_s:g} s"))
 
     def _end_with(self, error: TransportFailure) -> None:
         exchange, self.exchange = self.exchange, None
