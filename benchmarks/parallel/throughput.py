@@ -16,9 +16,10 @@ exactly ``latency`` seconds upstream):
 
 CPU per request is measured in each process (``getrusage`` here, ``process_cpu_s`` of the emulator's
 ``/emulator/stats`` there), so where the time goes is known independently of the machine's noise.
-Every row of a scenario runs against the same emulator settings at the same concurrency, each on a
-fresh event loop: asyncio's, and for our client also uvloop's when installed (a row says so; the
-library itself never installs a loop, the application chooses).
+Every row of a scenario runs against the same emulator (same settings) at the same concurrency, each
+in a fresh process of its own (its own heap, imports and connections; warmed up with 200 requests
+first) on asyncio's event loop, and for our client also on uvloop's when installed (the row says so;
+the library itself never installs a loop: the application chooses).
 Prints a table; ratios are what to compare (this machine is shared and noisy).
 """
 
@@ -27,25 +28,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import json
+import multiprocessing
 import os
 import resource
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+import urllib.request
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 import httpx
-import openai
 
 from inferopt.client import AsyncClient
 from inferopt.config import parse_config
 from inferopt.emulator import EmulatorConfig, EmulatorServer, ProfileOverrides
 from inferopt.providers.base import Provider
 from inferopt.providers.openai import OpenAIChatModel
-from inferopt.types import ChatRequest, ChatResponse
+from inferopt.types import ChatResponse
 
 MODEL = "gpt-4o-mini"
-T = TypeVar("T")
 
 
 @dataclass
@@ -82,8 +83,8 @@ def cpu_now() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def requests(n: int) -> list[ChatRequest]:
-    return [ChatRequest.of(f"Classify review {i}: fine", model=MODEL, max_tokens=5) for i in range(n)]
+def prompts(n: int) -> list[str]:
+    return [f"Classify review {i}: fine" for i in range(n)]
 
 
 def failures(results: list[ChatResponse | Exception]) -> int:
@@ -94,28 +95,30 @@ def failures(results: list[ChatResponse | Exception]) -> int:
 async def ours(base_url: str, n: int, concurrency: int) -> int:
     config = parse_config({"providers": {"emu": {"kind": "openai", "base_url": base_url, "api_key_env": "EMU_KEY"}}})
     async with AsyncClient(config) as client:
-        return failures(await client.map(requests(n), concurrency=concurrency))
+        return failures(await client.map(prompts(n), model=MODEL, max_tokens=5, concurrency=concurrency))
 
 
 async def ours_httpx(base_url: str, n: int, concurrency: int) -> int:
     """The same client with the httpx transport instead of our HTTP/1.1 client (why that is the default)."""
     provider = Provider("emu", base_url, api_key="sk-bench", transport=httpx.AsyncHTTPTransport())
     async with AsyncClient(parse_config({}), models={MODEL: OpenAIChatModel(provider)}) as client:
-        return failures(await client.map(requests(n), concurrency=concurrency))
+        return failures(await client.map(prompts(n), model=MODEL, max_tokens=5, concurrency=concurrency))
 
 
 async def naive_sdk(base_url: str, n: int, concurrency: int) -> int:
+    import openai  # here, not at the top: the other rows' processes do not carry the SDK
+
     client = openai.AsyncOpenAI(base_url=base_url, api_key="sk-bench", max_retries=0)
     gate = asyncio.Semaphore(concurrency)
 
-    async def one(i: int) -> bool:
+    async def one(prompt: str) -> bool:
         async with gate:
             completion = await client.chat.completions.create(
-                model=MODEL, messages=[{"role": "user", "content": f"Classify review {i}: fine"}], max_tokens=5
+                model=MODEL, messages=[{"role": "user", "content": prompt}], max_tokens=5
             )
         return bool(completion.choices[0].message.content and completion.system_fingerprint == "inferopt-emulator")
 
-    outcomes = await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
+    outcomes = await asyncio.gather(*(one(p) for p in prompts(n)), return_exceptions=True)
     await client.close()
     return sum(1 for o in outcomes if o is not True)
 
@@ -125,8 +128,8 @@ async def sequential_sample(base_url: str, sample: int) -> float:
     config = parse_config({"providers": {"emu": {"kind": "openai", "base_url": base_url, "api_key_env": "EMU_KEY"}}})
     async with AsyncClient(config) as client:
         start = time.perf_counter()
-        for request in requests(sample):
-            await client.complete(request)
+        for prompt in prompts(sample):
+            await client.complete(prompt, model=MODEL, max_tokens=5)
     return (time.perf_counter() - start) / sample
 
 
@@ -134,21 +137,33 @@ def emulator(latency: float) -> EmulatorServer:
     return EmulatorServer(EmulatorConfig(seed=1, overrides=ProfileOverrides(fixed_latency_s=latency)), subprocess=True)
 
 
-Run = Callable[[str, int, int], Awaitable[int]]
+def emulator_cpu_s(server_url: str) -> float:
+    """CPU seconds the emulator process has used so far (``GET /emulator/stats``)."""
+    with urllib.request.urlopen(server_url + "/emulator/stats", timeout=10) as response:
+        return float(json.load(response)["process_cpu_s"])
 
 
-async def measured(scenario: str, method: str, run: Run, server: EmulatorServer, n: int, concurrency: int) -> Result:
-    """One row: wall time, CPU of this process and of the emulator process, failures."""
-    emulator_cpu = server.stats_snapshot()["process_cpu_s"]
+RUNS = {"ours": ours, "ours_httpx": ours_httpx, "naive_sdk": naive_sdk}
+
+
+async def measured(scenario: str, method: str, run: str, server_url: str, n: int, concurrency: int) -> Result:
+    """One row: wall time, CPU of this process and of the emulator process, failures (after a warm-up)."""
+    call = RUNS[run]
+    await call(server_url + "/v1", min(n, 200), concurrency)  # warm up imports and caches
+    emulator_before = emulator_cpu_s(server_url)
     cpu, start = cpu_now(), time.perf_counter()
-    failed = await run(server.openai_base_url, n, concurrency)
+    failed = await call(server_url + "/v1", n, concurrency)
     wall, used = time.perf_counter() - start, cpu_now() - cpu
-    emulator_used = server.stats_snapshot()["process_cpu_s"] - emulator_cpu
+    emulator_used = emulator_cpu_s(server_url) - emulator_before
     return Result(scenario, method, n, concurrency, wall, used, emulator_used, failed=failed)
 
 
-def on_loop(loop: str, coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` on a fresh event loop of the given kind (rows never share a loop)."""
+def row_in_process(
+    scenario: str, method: str, run: str, loop: str, server_url: str, n: int, concurrency: int
+) -> Result:
+    """Entry point of a row's own process: a fresh interpreter and event loop for every row."""
+    os.environ.setdefault("EMU_KEY", "sk-bench")
+    coro = measured(scenario, method, run, server_url, n, concurrency)
     if loop == "uvloop":
         import uvloop
 
@@ -156,9 +171,11 @@ def on_loop(loop: str, coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
-async def warmed(scenario: str, method: str, run: Run, server: EmulatorServer, n: int, concurrency: int) -> Result:
-    await run(server.openai_base_url, min(n, 200), concurrency)  # warm up imports and caches
-    return await measured(scenario, method, run, server, n, concurrency)
+def row(scenario: str, method: str, run: str, loop: str, server: EmulatorServer, n: int, concurrency: int) -> Result:
+    """Run one row in a process of its own, so rows never share a heap, imports or connections."""
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        return pool.submit(row_in_process, scenario, method, run, loop, server.url, n, concurrency).result()
 
 
 def loops() -> list[str]:
@@ -169,16 +186,16 @@ def loops() -> list[str]:
 def efficiency(n: int, latency: float, concurrency: int) -> list[Result]:
     name = f"efficiency {latency * 1000:g}ms"
     ideal = n * latency / concurrency
-    methods: list[tuple[str, Run, str]] = [(f"inferopt AsyncClient.map{_on(loop)}", ours, loop) for loop in loops()]
-    methods.append(("naive gather+semaphore (openai SDK)", naive_sdk, "asyncio"))
+    methods = [(f"inferopt AsyncClient.map{_on(loop)}", "ours", loop) for loop in loops()]
+    methods.append(("naive gather+semaphore (openai SDK)", "naive_sdk", "asyncio"))
     out = []
     with emulator(latency) as server:
         for method, run, loop in methods:
-            result = on_loop(loop, warmed(name, method, run, server, n, concurrency))
+            result = row(name, method, run, loop, server, n, concurrency)
             result.ideal_s = ideal
             out.append(result)
         sample = max(3, min(20, int(5 / latency)))
-        per_call = on_loop("asyncio", sequential_sample(server.openai_base_url, sample))
+        per_call = asyncio.run(sequential_sample(server.openai_base_url, sample))
         out.append(Result(name, "sequential (sampled, scaled to N)", n, 1, per_call * n, None, None, ideal))
     return out
 
@@ -188,15 +205,14 @@ def _on(loop: str) -> str:
 
 
 def overhead(n: int, concurrency: int) -> list[Result]:
-    methods: list[tuple[str, Run, str]] = [(f"inferopt AsyncClient.map{_on(loop)}", ours, loop) for loop in loops()]
+    methods = [(f"inferopt AsyncClient.map{_on(loop)}", "ours", loop) for loop in loops()]
     methods += [
-        ("inferopt, httpx transport", ours_httpx, "asyncio"),
-        ("raw openai.AsyncOpenAI + semaphore", naive_sdk, "asyncio"),
+        ("inferopt, httpx transport", "ours_httpx", "asyncio"),
+        ("raw openai.AsyncOpenAI + semaphore", "naive_sdk", "asyncio"),
     ]
     with emulator(0.0) as server:
         return [
-            on_loop(loop, warmed("overhead (0 ms upstream)", method, run, server, n, concurrency))
-            for method, run, loop in methods
+            row("overhead (0 ms upstream)", method, run, loop, server, n, concurrency) for method, run, loop in methods
         ]
 
 
