@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
+import ssl
+import subprocess
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -23,7 +27,8 @@ ASK = ChatRequest.of("Say something", model="gpt-4o-mini", max_tokens=5)
 class CountingServer:
     """A tiny HTTP/1.1 server that counts connections and answers each request after ``delay_s``."""
 
-    def __init__(self, delay_s: float = 0.0, answers: int | None = None) -> None:
+    def __init__(self, delay_s: float = 0.0, answers: int | None = None, tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls
         self.delay_s = delay_s
         self.answers = answers  # after this many answers it goes silent (reads, never answers)
         self.connections = 0
@@ -32,8 +37,9 @@ class CountingServer:
         self._server: asyncio.Server | None = None
 
     async def __aenter__(self) -> str:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.tls)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"https://localhost:{port}" if self.tls else f"http://127.0.0.1:{port}"
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._server is not None
@@ -165,3 +171,31 @@ async def test_lines_split_across_chunks_keep_crlf_as_one_line_end() -> None:
             yield piece
 
     assert [line async for line in split_lines(chunks())] == ["event: a", "data: 1", "", "data: 2", "data: 3", "tail"]
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for localhost and its key, made with the openssl command."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed (apt-get install openssl): it makes the test certificate")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    request = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"]
+    names = ["-addext", "subjectAltName=DNS:localhost"]
+    files = ["-keyout", str(key), "-out", str(cert)]
+    subprocess.run(["openssl", *request, *names, *files], check=True, capture_output=True)
+    return cert, key
+
+
+async def test_https_verifies_the_server_certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, key = self_signed_certificate(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    async with CountingServer(tls=tls) as url:
+        untrusting = session(url)
+        with pytest.raises(TransportFailure, match="CERTIFICATE_VERIFY_FAILED") as refused:
+            await untrusting.post("/x", b"{}", {})
+        assert refused.value.kind == "connect"
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # now the system trust store includes it
+        trusting = session(url)
+        status, headers, body = await trusting.post("/x", b"{}", {})
+        await trusting.aclose()
+    assert (status, headers["x-seen"], body) == (200, "Yes", b"{}")
