@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import shutil
 import socket
 import ssl
@@ -199,3 +200,16 @@ async def test_https_verifies_the_server_certificate(tmp_path: Path, monkeypatch
         status, headers, body = await trusting.post("/x", b"{}", {})
         await trusting.aclose()
     assert (status, headers["x-seen"], body) == (200, "Yes", b"{}")
+
+
+# The first loop closes with its connection still open (as any client left open across asyncio.run
+# calls does), so the interpreter warns about that socket when it is collected: not what is tested here.
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_model_used_from_a_second_event_loop_opens_fresh_connections() -> None:
+    with EmulatorServer(EmulatorConfig(overrides=ProfileOverrides(fixed_latency_s=0.0))) as emulator:
+        model = OpenAIChatModel(Provider("emu", emulator.openai_base_url, api_key="sk"))
+        first = asyncio.run(model.complete(ASK))  # its connection belongs to a loop that then closes
+        second = asyncio.run(model.complete(ASK))
+        asyncio.run(model.aclose())
+    gc.collect()  # the first loop's socket is collected (and warned about) here, inside this test
+    assert first.content == second.content and second.emulated

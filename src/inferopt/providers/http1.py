@@ -18,6 +18,7 @@ throughput.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
@@ -259,6 +260,7 @@ class Http1Session:
         self._open = 0
         self._waiters: deque[asyncio.Future[_Connection | None]] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -267,9 +269,10 @@ class Http1Session:
 
     # the pool
     async def _acquire(self) -> _Connection:
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()
-        idle, now = self._idle, self._loop.time()
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._bind(loop)
+        idle, now = self._idle, loop.time()
         while idle:
             connection = idle.pop()
             if not connection.closed and now - connection.idle_since < IDLE_S:
@@ -277,9 +280,18 @@ class Http1Session:
             connection.abort()
             self._open -= 1
         while self._open >= self._max:
-            waiter: asyncio.Future[_Connection | None] = self._loop.create_future()
+            waiter: asyncio.Future[_Connection | None] = loop.create_future()
             self._waiters.append(waiter)
-            handed = await waiter
+            try:
+                handed = await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():  # handed over just as the caller gave up
+                    connection_or_slot = waiter.result()
+                    if connection_or_slot is None:
+                        self._wake_waiter(None)
+                    else:
+                        self.release(connection_or_slot)
+                raise
             if handed is not None:
                 return handed
         self._open += 1
@@ -313,8 +325,23 @@ class Http1Session:
             raise TransportFailure("connect", f"cannot connect to {self.host}:{self.port}: {exc}") from exc
         return connection
 
+    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start over on ``loop``: connections belong to the loop that opened them (a session used
+        again from a new ``asyncio.run`` cannot reuse the old loop's sockets)."""
+        for connection in self._idle:
+            with contextlib.suppress(RuntimeError):  # the old loop may be closed already
+                connection.abort()
+        self._loop, self._idle, self._open, self._waiters = loop, [], 0, deque()
+
     def release(self, connection: _Connection) -> None:
         """A connection whose answer ended cleanly: to a waiting caller, or back to the idle list."""
+        if connection.loop is not self._loop:  # opened on a loop this session has since left
+            connection.abort()
+            return
+        if self._closed:
+            connection.abort()
+            self.forget(connection)
+            return
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
@@ -331,8 +358,9 @@ class Http1Session:
 
     def forget(self, connection: _Connection) -> None:
         """A connection that closed while in use: its slot frees up."""
-        self._open -= 1
-        self._wake_waiter(None)
+        if connection.loop is self._loop:  # (a connection of a loop left behind holds no slot)
+            self._open -= 1
+            self._wake_waiter(None)
 
     def _wake_waiter(self, handed: _Connection | None) -> None:
         while self._waiters:
@@ -384,9 +412,12 @@ class Http1Session:
                 self.forget(connection)
 
     async def aclose(self) -> None:
+        """Close the idle connections now; those in use close when their answer ends."""
+        self._closed = True
         idle, self._idle = self._idle, []
         for connection in idle:
-            connection.abort()
+            with contextlib.suppress(RuntimeError):  # opened on a loop that has closed since
+                connection.abort()
         self._open -= len(idle)
 
 
