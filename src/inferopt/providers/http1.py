@@ -253,7 +253,8 @@ class Http1Session:
         self._prefix = url.path.rstrip("/")
         self._timeouts = timeouts
         self._max = max_connections
-        fixed = {"Host": url.netloc, "User-Agent": USER_AGENT, "Content-Type": "application/json", **(headers or {})}
+        host = url.netloc.rpartition("@")[2]  # never credentials from the URL in a header
+        fixed = {"Host": host, "User-Agent": USER_AGENT, "Content-Type": "application/json", **(headers or {})}
         self._fixed_head = _header_lines(fixed)
         self._ssl: ssl.SSLContext | None = None
         self._idle: list[_Connection] = []
