@@ -26,12 +26,15 @@ from inferopt.types import ChatRequest, ChatResponse, Message, Model, StreamDone
 
 Prompt = str | Sequence[Message | Mapping[str, Any]] | ChatRequest
 T = TypeVar("T")
+_MAX_REMEMBERED_ROUTES = 1024
 
 
 def build_request(prompt: Prompt, *, model: str, system: str | None = None, **params: Any) -> ChatRequest:
     """A ChatRequest from a prompt string, a list of messages (dicts or Message) or a request."""
     if isinstance(prompt, ChatRequest):
-        return replace(prompt, model=model, **params) if params else prompt.with_model(model)
+        if params:
+            return replace(prompt, model=model, **params)
+        return prompt if prompt.model == model else prompt.with_model(model)  # no copy on the hot path
     if isinstance(prompt, str):
         return ChatRequest.of(prompt, model=model, system=system, **params)
     messages = [m if isinstance(m, Message) else Message.from_openai(dict(m)) for m in prompt]
@@ -81,6 +84,7 @@ class AsyncClient:
         self._resolver = Resolver(self.config)
         self._injected = dict(models or {})
         self._stacked: dict[tuple[str, str], Model] = {}
+        self._routes: dict[str, Route] = {}
         self._warned_prices: set[str] = set()
 
     @classmethod
@@ -94,6 +98,14 @@ class AsyncClient:
 
     def resolve(self, model: str | None = None) -> Route:
         name = model or self.config.default_model
+        route = self._routes.get(name or "")
+        if route is None:
+            route = self._resolve(name)
+            if name and len(self._routes) < _MAX_REMEMBERED_ROUTES:
+                self._routes[name] = route  # a pure function of the config: resolved once per name
+        return route
+
+    def _resolve(self, name: str | None) -> Route:
         if name in self._injected:
             return Route(name, "injected", name, "openai")
         if name and name.startswith("router/"):  # a router from the config's `routers:` (routing/build.py)

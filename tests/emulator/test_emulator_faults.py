@@ -177,7 +177,9 @@ def test_subprocess_emulator_serves_and_reports_stats() -> None:
     ):
         completion = client.chat.completions.create(model="gpt-4o", messages=USER)
         assert completion.system_fingerprint == "inferopt-emulator"
-        assert server.stats_snapshot()["by_model"] == {"gpt-4o": 1}
+        snapshot = server.stats_snapshot()
+        assert snapshot["by_model"] == {"gpt-4o": 1}
+        assert snapshot["process_cpu_s"] > 0  # CPU of the emulator process, for load tests
         with pytest.raises(RuntimeError, match="stats_snapshot"):
             _ = server.stats
     with EmulatorServer(EmulatorConfig(seed=11, overrides=FAST)) as in_thread:

@@ -1,61 +1,42 @@
 """``inferopt batch run`` as a user runs it: a subprocess against an emulator over real HTTP."""
 
+import importlib.util
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from inferopt.emulator import EmulatorConfig, EmulatorServer, FaultConfig, ProfileOverrides
 
 
-def write_rows(path: Path, n: int, *, bad_lines: dict[int, str] | None = None) -> None:
-    lines = [json.dumps({"id": f"r{i}", "text": f"review number {i} was fine"}) for i in range(n)]
-    for at, text in sorted((bad_lines or {}).items()):
-        lines.insert(at, text)
-    path.write_text("\n".join(lines) + "\n")
+def _load_resume_benchmark() -> ModuleType:
+    # The kill-and-resume experiment and its helpers live in the benchmark, which this test runs small.
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "parallel" / "resume.py"
+    spec = importlib.util.spec_from_file_location("benchmark_resume", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
 
 
-def config_for(server: EmulatorServer, tmp_path: Path) -> Path:
-    path = tmp_path / "inferopt.yaml"
-    path.write_text(
-        "providers:\n"
-        f"  emu: {{kind: openai, base_url: '{server.openai_base_url}', api_key_env: EMU_KEY}}\n"
-        "default_model: emu/gpt-4o-mini\n"
-    )
-    return path
-
-
-def batch(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "EMU_KEY": "sk-emulator-test"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "inferopt", "batch", "run", *args],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def finish(process: subprocess.Popen[str]) -> tuple[int, str]:
-    _, err = process.communicate(timeout=120)
-    return process.returncode, err
+resume = _load_resume_benchmark()
+write_rows, config_for, batch, finish, read_output = (
+    resume.write_rows,
+    resume.config_for,
+    resume.batch,
+    resume.finish,
+    resume.read_output,
+)
 
 
 @pytest.fixture
 def server() -> Iterator[EmulatorServer]:
     with EmulatorServer(EmulatorConfig(seed=3, overrides=ProfileOverrides(fixed_latency_s=0.05))) as running:
         yield running
-
-
-def read_output(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def test_rows_answered_in_input_order_with_bad_lines_reported(server: EmulatorServer, tmp_path: Path) -> None:
@@ -89,27 +70,13 @@ def test_kill_9_then_rerun_finishes_without_repeating_answers(tmp_path: Path) ->
     n, concurrency = 120, 8
     slow = EmulatorConfig(seed=5, overrides=ProfileOverrides(fixed_latency_s=0.1))
     with EmulatorServer(slow) as server:
-        write_rows(tmp_path / "in.jsonl", n)
-        args = ("in.jsonl", "-o", "out.jsonl", "--config", str(config_for(server, tmp_path)), "-c", str(concurrency))
-        first = batch(tmp_path, *args)
-        journal = tmp_path / "out.jsonl.journal"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if journal.exists() and len(journal.read_text().splitlines()) > n // 2:
-                break
-            time.sleep(0.02)
-        first.send_signal(signal.SIGKILL)
-        first.communicate()  # reap it and close its pipes
-        recorded = len(journal.read_text().splitlines()) - 1
-        assert 0 < recorded < n, "the kill should land mid-job"
-        code, err = finish(batch(tmp_path, *args))
-        assert code == 0, err
-        assert "resuming" in err
-        rows = read_output(tmp_path / "out.jsonl")
-        assert [r["id"] for r in rows] == [f"r{i}" for i in range(n)] and all(r["status"] == "ok" for r in rows)
-        assert not journal.exists()
-        # Every item was sent once, except at most the ones in flight when the first run died.
-        assert n <= server.stats.requests_total <= n + concurrency
+        run = resume.kill_and_resume(server, tmp_path, n, concurrency)
+    assert 0 < run.recorded_at_kill < n, "the kill should land mid-job"
+    assert "resuming" in run.rerun_stderr
+    assert [r["id"] for r in run.output_rows] == [f"r{i}" for i in range(n)]
+    assert all(r["status"] == "ok" for r in run.output_rows) and not run.journal_left
+    # Every item was sent once, except at most the ones in flight when the first run died.
+    assert n <= run.emulator_requests <= run.bound == n + concurrency
 
 
 def test_changed_input_refuses_to_mix_jobs(server: EmulatorServer, tmp_path: Path) -> None:

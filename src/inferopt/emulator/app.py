@@ -36,6 +36,7 @@ from inferopt.emulator.asgi_io import (
 from inferopt.emulator.batches import BatchRoutes
 from inferopt.emulator.config import EmulatorConfig
 from inferopt.emulator.engine import Engine, Failure, ParsedCall, Plan, tenant_of
+from inferopt.emulator.http_server import RECEIVED_AT
 from inferopt.emulator.latency import stream_schedule
 from inferopt.emulator.limits import LimitDecision, anthropic_headers, openai_headers, retry_after_headers
 from inferopt.emulator.profiles import Provider
@@ -162,7 +163,11 @@ class EmulatorApp:
         stats = self.stats
         stats.request(route)
         stats.in_flight += 1
-        started = asyncio.get_running_loop().time()
+        # Latency counts from the request's arrival when the server stamped it (ours does), so time the
+        # request spent queued behind others in this process does not add to the emulated latency.
+        started = scope.get(RECEIVED_AT)
+        if started is None:
+            started = asyncio.get_running_loop().time()
         request_id = f"req_emu_{self._instance}{next(self._serial):x}"
         base = [EMULATED, (dialect.request_id_header, request_id.encode())]
         try:
@@ -229,7 +234,7 @@ class EmulatorApp:
             await self._sleep_until(started + plan.latency.total_s)
             body = dialect.body(plan, answer_id, created)
             if plan.fault == "drop":
-                # Headers and part of the body, then return: uvicorn closes the connection.
+                # Headers and part of the body, then return: the server closes the connection.
                 await start_stream(send, headers, (b"content-type", b"application/json"))
                 await send_piece(send, body[: len(body) // 2])
                 return

@@ -52,9 +52,14 @@ class RequestDraws:
     fault: FaultKind
 
 
-def draw(seed: int, key: bytes, occurrence: int, faults: FaultConfig, profile_error_rate: float) -> RequestDraws:
-    """Latency from the request alone; the fault (if any) from the request and its occurrence."""
-    (latency,) = uniforms(seed, key, b"latency", 1)
+def draw(
+    seed: int, key: bytes, occurrence: int, faults: FaultConfig, profile_error_rate: float, *, jitter: bool = True
+) -> RequestDraws:
+    """Latency from the request alone; the fault (if any) from the request and its occurrence.
+
+    ``jitter=False`` (a fixed latency, which needs no draw) skips the latency draw: it is then 0.5.
+    """
+    latency = uniforms(seed, key, b"latency", 1)[0] if jitter else 0.5
     if not (faults.any or profile_error_rate):
         return RequestDraws(latency, "none")
     u_limit, u_error, u_hang, u_drop = uniforms(seed, key + occurrence.to_bytes(8, "little"), b"fault", 4)

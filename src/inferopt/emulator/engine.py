@@ -127,7 +127,11 @@ class Engine:
 
         seed = self.config.seed
         identity = call.digest + profile.name.encode()
-        draws = draw(seed, identity, self.occurrences.next(identity), self.config.faults, profile.error_rate)
+        faults = self.config.faults
+        # Occurrences matter only to fault draws: without faults they are not counted (nor remembered).
+        occurrence = self.occurrences.next(identity) if faults.any or profile.error_rate else 0
+        jitter = profile.fixed_latency_s is None
+        draws = draw(seed, identity, occurrence, faults, profile.error_rate, jitter=jitter)
         now = self.config.clock()
         if draws.fault == "rate_limit":
             self.stats.faults["rate_limit"] += 1

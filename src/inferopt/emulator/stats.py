@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -13,7 +14,10 @@ class EmulatorStats:
     (4xx, 5xx) are in ``by_status``, ``rate_limited`` and ``errors``. Status 499 counts requests
     whose client hung up before any answer (as nginx logs them).
 
-    Only the server's event loop writes these; readers in other threads take :meth:`snapshot`.
+    Only the server's event loop writes these; readers in other threads take :meth:`snapshot`,
+    which also reports ``process_cpu_s``: CPU seconds used so far by the process serving the emulator
+    (the whole host process when it runs in a thread), for load tests to tell the emulator's cost
+    per request from the client's.
     """
 
     def __init__(self) -> None:
@@ -69,4 +73,5 @@ class EmulatorStats:
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "cached_tokens": self.cached_tokens,
+            "process_cpu_s": time.process_time(),
         }

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 from array import array
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -62,18 +63,18 @@ def _encoder_for(model: str) -> _Encoder | None:
 
 
 class IdRun:
-    """Real token ids from tiktoken."""
+    """Real token ids from tiktoken (kept as 4-byte integers: long prompts are remembered)."""
 
     __slots__ = ("ids",)
 
     def __init__(self, ids: list[int]) -> None:
-        self.ids = ids
+        self.ids = array("I", ids)
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def token_bytes(self, start: int, stop: int) -> bytes:
-        return array("I", self.ids[start:stop]).tobytes()
+        return self.ids[start:stop].tobytes()
 
 
 class CharRun:
@@ -128,11 +129,43 @@ def exact_for_single_token_words(model: str) -> bool:
     return _encoder_for(model) is not None and tokens.encoding_name_for(model) in ("cl100k_base", "o200k_base")
 
 
+class _LongTexts:
+    """Token runs of long texts seen lately, up to a total number of tokens (oldest forgotten first).
+
+    Load tests resend the same long system prompt or retrieved context with every request; encoding
+    60,000 tokens costs about 10 ms, looking them up a few microseconds.
+    """
+
+    def __init__(self, max_tokens: int) -> None:
+        self._runs: OrderedDict[tuple[int, str], IdRun] = OrderedDict()
+        self._tokens = 0
+        self._max = max_tokens
+
+    def get(self, encoder: _Encoder, text: str) -> IdRun:
+        key = (id(encoder), text)  # encoders live for the process (lru_cache), so their id is stable
+        run = self._runs.get(key)
+        if run is not None:
+            self._runs.move_to_end(key)
+            return run
+        run = IdRun(encoder.encode(text, disallowed_special=()))
+        self._runs[key] = run
+        self._tokens += len(run)
+        while self._tokens > self._max and self._runs:
+            self._tokens -= len(self._runs.popitem(last=False)[1])
+        return run
+
+
+LONG_TEXT_CHARS = 2048
+_LONG_TEXTS = _LongTexts(max_tokens=4_000_000)  # at most ~16 MB of token ids
+
+
 def tokenize(text: str, model: str) -> TokenRun:
     """The text as a run of tokens of ``model``: exact ids when possible, else the estimate."""
     encoder = _encoder_for(model)
     if encoder is None:
         return CharRun(text)
+    if len(text) >= LONG_TEXT_CHARS:
+        return _LONG_TEXTS.get(encoder, text)
     return IdRun(encoder.encode(text, disallowed_special=()))
 
 

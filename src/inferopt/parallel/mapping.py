@@ -10,13 +10,33 @@ the rest of the batch.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 _DONE = object()
+
+
+async def _work(
+    call: Callable[[T], Awaitable[R]],
+    source: Iterator[tuple[int, T]],
+    deliver: Callable[[int, R | Exception], Awaitable[None]],
+) -> None:
+    """One worker: take the next item from the shared iterator until it is exhausted."""
+    for index, item in source:  # the iterator is shared: each item goes to exactly one worker
+        try:
+            result: R | Exception = await call(item)
+        except Exception as error:  # per-item failure is data, not control flow
+            result = error
+        await deliver(index, result)
+
+
+async def _stop(workers: Sequence[asyncio.Future[None]]) -> None:
+    for task in workers:
+        task.cancel()
+    await asyncio.gather(*workers, return_exceptions=True)
 
 
 async def map_unordered(
@@ -29,13 +49,11 @@ async def map_unordered(
     # Bounded: when the consumer is slow (say, writing to disk) the workers wait instead of piling up results.
     results: asyncio.Queue[object] = asyncio.Queue(maxsize=concurrency * 2)
 
+    async def deliver(index: int, result: R | Exception) -> None:
+        await results.put((index, result))
+
     async def worker() -> None:
-        for index, item in source:  # the iterator is shared: each item goes to exactly one worker
-            try:
-                result: R | Exception = await call(item)
-            except Exception as error:  # per-item failure is data, not control flow
-                result = error
-            await results.put((index, result))
+        await _work(call, source, deliver)
         await results.put(_DONE)
 
     workers = [asyncio.ensure_future(worker()) for _ in range(concurrency)]
@@ -48,16 +66,27 @@ async def map_unordered(
                 continue
             yield entry  # type: ignore[misc]
     finally:
-        for task in workers:
-            task.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        await _stop(workers)
 
 
 async def map_ordered(
     call: Callable[[T], Awaitable[R]], items: Iterable[T], *, concurrency: int
 ) -> list[R | Exception]:
-    """Results in input order; each slot holds the call's result or the exception it raised."""
+    """Results in input order; each slot holds the call's result or the exception it raised.
+
+    The workers store results themselves (no queue and no consumer to wake per result).
+    """
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
     slots: dict[int, R | Exception] = {}
-    async for index, result in map_unordered(call, items, concurrency=concurrency):
+
+    async def store(index: int, result: R | Exception) -> None:
         slots[index] = result
+
+    source = enumerate(items)
+    workers = [asyncio.ensure_future(_work(call, source, store)) for _ in range(concurrency)]
+    try:
+        await asyncio.gather(*workers)
+    finally:
+        await _stop(workers)
     return [slots[i] for i in range(len(slots))]

@@ -30,7 +30,8 @@ from inferopt.errors import (
     ServerError,
     redact,
 )
-from inferopt.providers.http import AiohttpSession, HttpResponse, HttpSession, HttpxSession, Timeouts, TransportFailure
+from inferopt.providers.http import HttpResponse, HttpSession, HttpxSession, Timeouts, TransportFailure
+from inferopt.providers.http1 import Http1Session
 from inferopt.types import ChatRequest
 
 EMULATED_HEADER = "x-inferopt-emulated"
@@ -57,7 +58,7 @@ class Provider:
 
     @property
     def http(self) -> HttpSession:
-        """The session chat adapters use: aiohttp, or httpx over ``transport`` when one is injected."""
+        """The session chat adapters use: our HTTP/1.1 client, or httpx over ``transport`` when one is injected."""
         if self._http is None:
             timeouts = Timeouts(read_s=self.timeout_s, connect_s=self.connect_timeout_s)
             if self.transport is not None:
@@ -69,7 +70,7 @@ class Provider:
                     headers=self.headers,
                 )
             else:
-                self._http = AiohttpSession(
+                self._http = Http1Session(
                     self.base_url, timeouts, max_connections=self.max_connections, headers=self.headers
                 )
         return self._http
