@@ -13,7 +13,7 @@ import threading
 import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any, TypeVar
 
 from inferopt.config import Config, load_config
@@ -27,10 +27,17 @@ from inferopt.types import ChatRequest, ChatResponse, Message, Model, StreamDone
 Prompt = str | Sequence[Message | Mapping[str, Any]] | ChatRequest
 T = TypeVar("T")
 _MAX_REMEMBERED_ROUTES = 1024
+_REQUEST_FIELDS = frozenset(f.name for f in fields(ChatRequest)) - {"model", "messages"}
 
 
 def build_request(prompt: Prompt, *, model: str, system: str | None = None, **params: Any) -> ChatRequest:
     """A ChatRequest from a prompt string, a list of messages (dicts or Message) or a request."""
+    if params and not params.keys() <= _REQUEST_FIELDS:
+        unknown = sorted(params.keys() - _REQUEST_FIELDS)
+        raise TypeError(
+            f"unknown request parameter(s) {unknown}: pass provider-specific fields as "
+            f"extra={{{', '.join(repr(u) + ': ...' for u in unknown)}}} (sent in the request body as they are)"
+        )
     if isinstance(prompt, ChatRequest):
         if params:
             return replace(prompt, model=model, **params)

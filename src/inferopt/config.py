@@ -56,6 +56,8 @@ class ProviderConfig(_Strict):
     api_key_env: str | None = None
     timeout_s: float = Field(default=600.0, gt=0)
     headers: dict[str, str] = Field(default_factory=dict)
+    # An HTTP proxy for this provider's calls ('' for none); unset: HTTPS_PROXY/HTTP_PROXY/NO_PROXY.
+    proxy: str | None = None
     # emulator only
     seed: int = 0
     profiles_file: str | None = None
@@ -129,12 +131,14 @@ class Config(_Strict):
                 )
         if self.default_model and self.providers and not self._known_model(self.default_model):
             raise ValueError(
-                f"default_model {self.default_model!r} is neither an alias under models nor 'provider/model'; "
-                f"aliases: {sorted(self.models) or 'none'}"
+                f"default_model {self.default_model!r} is neither an alias under models, 'provider/model' nor "
+                f"'router/<name>'; aliases: {sorted(self.models) or 'none'}; routers: {sorted(self.routers) or 'none'}"
             )
         return self
 
     def _known_model(self, name: str) -> bool:
+        if name.startswith("router/") and name[7:] in self.routers:
+            return True
         return name in self.models or name.split("/", 1)[0] in self.providers or len(self.providers) == 1
 
     def with_layer(self, name: str, options: dict[str, Any], *, outermost: bool = True) -> Config:

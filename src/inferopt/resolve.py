@@ -130,6 +130,7 @@ class Resolver:
             api_key=read_api_key(name, settings, self.config.source),
             timeout_s=settings.timeout_s,
             headers=dict(settings.headers),
+            proxy=settings.proxy,
         )
         return AnthropicModel(provider) if wire == "anthropic" else OpenAIChatModel(provider)
 

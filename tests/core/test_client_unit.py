@@ -46,6 +46,16 @@ async def test_messages_and_system_are_accepted() -> None:
     assert [m.role for m in fake.calls[0].messages] == ["system", "user"]
 
 
+async def test_an_unknown_parameter_names_the_extra_fix() -> None:
+    async with AsyncClient(parse_config({}), models={"gpt-4o": FunctionModel(echo)}) as client:
+        with pytest.raises(
+            TypeError, match=r"unknown request parameter\(s\) \['logprobs'\].*extra=\{'logprobs': ...\}"
+        ):
+            await client.complete("x", model="gpt-4o", logprobs=True)
+        answer = await client.complete("x", model="gpt-4o", extra={"logprobs": True}, temperature=0)
+    assert answer.content
+
+
 def test_sync_twin_gives_the_same_answers() -> None:
     with Client(parse_config({}), models={"gpt-4o-mini": FunctionModel(echo)}) as client:
         assert client.complete("sync", model="gpt-4o-mini").content == "echo: sync"

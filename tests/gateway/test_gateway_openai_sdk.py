@@ -66,6 +66,24 @@ def test_stream_yields_the_same_text_with_usage_last(emulator: EmulatorServer, s
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] in ("stop", "length")
 
 
+def test_token_logprobs_pass_through_plain_and_streamed(emulator: EmulatorServer, start_gateway: Any) -> None:
+    gateway = start_gateway(emulator)
+    direct = openai.OpenAI(base_url=emulator.openai_base_url, api_key="sk-direct", max_retries=0)
+    ask: Any = {"messages": USER, "max_tokens": 20, "temperature": 0, "logprobs": True, "top_logprobs": 2}
+    with sdk(gateway) as client, direct:
+        through = client.chat.completions.create(model="fast", **ask)
+        upstream = direct.chat.completions.create(model="gpt-4o-mini", **ask)
+        chunks = list(client.chat.completions.create(model="fast", stream=True, **ask))
+    assert through.choices[0].logprobs is not None and upstream.choices[0].logprobs is not None
+    assert through.choices[0].logprobs.content == upstream.choices[0].logprobs.content
+    streamed = [
+        e for c in chunks for ch in c.choices if ch.logprobs and ch.logprobs.content for e in ch.logprobs.content
+    ]
+    assert streamed == upstream.choices[0].logprobs.content
+    plain = sdk(gateway).chat.completions.create(model="fast", messages=USER, max_tokens=5)
+    assert plain.choices[0].logprobs is None  # only when asked
+
+
 def test_models_health_and_unknown_route(emulator: EmulatorServer, start_gateway: Any) -> None:
     gateway = start_gateway(emulator)
     with sdk(gateway) as client:

@@ -8,7 +8,8 @@ another JSON schema), so the key covers, for the request's model:
 - ``temperature``, ``top_p``, ``max_tokens``, ``stop``, ``seed``, ``reasoning_effort``;
 - ``extra``: every provider-specific body field (Anthropic ``thinking``, ``top_k``, ...).
 
-Left out, because they never change the answer: ``options`` (inferopt's own switches),
+Left out, because they never change the answer: ``options`` (inferopt's own switches, except
+``logprobs``: an answer asked with log-probabilities carries them, one asked without does not),
 ``user`` and ``metadata`` (provider-side labels), and ``cache_control`` markers on content
 parts (they steer the provider's prompt cache, not the text; leaving them out lets a
 ``PromptCached`` layer sit on either side of ``Cached``). ``prompt_cache_key`` in ``extra`` is
@@ -77,6 +78,8 @@ def request_identity(request: ChatRequest, *, normalise: bool = False) -> dict[s
         "response_format": request.response_format,
         "reasoning_effort": request.reasoning_effort,
         "extra": {k: v for k, v in request.extra.items() if k not in _NON_ANSWER_EXTRA},
+        # Only when set, so that every other request keeps the key it always had.
+        **({"logprobs": True} if request.options.get("logprobs") else {}),
     }
 
 

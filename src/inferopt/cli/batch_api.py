@@ -77,6 +77,7 @@ def batch_api_for(config: Config, provider_name: str, wire: str, batch_size: int
         api_key=read_api_key(provider_name, settings, config.source),
         timeout_s=settings.timeout_s,
         headers=dict(settings.headers),
+        proxy=settings.proxy,
     )
     limits = ANTHROPIC_LIMITS if wire == "anthropic" else OPENAI_LIMITS
     if batch_size is not None:

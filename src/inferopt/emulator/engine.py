@@ -49,6 +49,7 @@ class ParsedCall:
     include_usage: bool = False
     block_ends: list[int] = field(default_factory=list)
     breakpoints: list[Breakpoint] = field(default_factory=list)
+    logprobs: int | None = None  # None: not asked; else how many top alternatives per token
 
     @property
     def prompt_tokens(self) -> int:
@@ -86,6 +87,7 @@ class Plan:
     latency: LatencyPlan
     fault: FaultKind
     limit: LimitDecision
+    logprobs: int | None = None
 
 
 def tenant_of(api_key: str) -> bytes:
@@ -157,4 +159,4 @@ class Engine:
         if fault != "none":
             self.stats.faults[fault] += 1
         latency = plan_latency(profile, answer.output_tokens, draws.latency)
-        return Plan(call.model, profile, answer, prompt_tokens, cache, latency, fault, decision)
+        return Plan(call.model, profile, answer, prompt_tokens, cache, latency, fault, decision, call.logprobs)

@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from inferopt.emulator.engine import Failure, ParsedCall, Plan
+from inferopt.emulator.logprobs import MAX_TOP_LOGPROBS, LogprobCursor, token_logprobs
 from inferopt.emulator.token_runs import TokenRun, framing, tokenize
 
 FINGERPRINT = "inferopt-emulator"
@@ -42,6 +43,9 @@ def parse(body: Any) -> ParsedCall | Failure:
         return bad_request(f"Invalid 'max_tokens': integer below minimum value. Got {max_tokens!r}.", "max_tokens")
     stop = body.get("stop")
     stops = (stop,) if isinstance(stop, str) else tuple(s for s in stop or () if isinstance(s, str))
+    logprobs = _logprobs_asked(body)
+    if isinstance(logprobs, Failure):
+        return logprobs
 
     digest = hashlib.blake2b(digest_size=16)
     runs: list[TokenRun] = []
@@ -71,7 +75,20 @@ def parse(body: Any) -> ParsedCall | Failure:
         stop=stops,
         stream=bool(body.get("stream")),
         include_usage=isinstance(options, dict) and bool(options.get("include_usage")),
+        logprobs=logprobs,
     )
+
+
+def _logprobs_asked(body: dict[str, Any]) -> int | Failure | None:
+    """``logprobs: true`` (with ``top_logprobs: 0-20``) as the number of alternatives; None if not asked."""
+    top = body.get("top_logprobs")
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or not 0 <= top <= MAX_TOP_LOGPROBS):
+        return bad_request(f"Invalid 'top_logprobs': must be an integer from 0 to {MAX_TOP_LOGPROBS}.", "top_logprobs")
+    if not body.get("logprobs"):
+        if top is not None:
+            return bad_request("'top_logprobs' is only allowed when 'logprobs' is true.", "top_logprobs")
+        return None
+    return top or 0
 
 
 def content_text(content: Any) -> str:
@@ -114,6 +131,16 @@ _COMPLETION = (
 def completion_body(plan: Plan, completion_id: str, created: int) -> bytes:
     """The non-streamed ``chat.completion`` object."""
     answer = plan.answer
+    if plan.logprobs is not None:
+        data = json.loads(_plain_completion(plan, completion_id, created))
+        entries = token_logprobs(plan.model, answer.text, plan.logprobs)
+        data["choices"][0]["logprobs"] = {"content": entries, "refusal": None}
+        return _dumps(data).encode()
+    return _plain_completion(plan, completion_id, created)
+
+
+def _plain_completion(plan: Plan, completion_id: str, created: int) -> bytes:
+    answer = plan.answer
     return (
         _COMPLETION
         % (
@@ -149,11 +176,22 @@ class ChunkWriter:
         self._prefix = "data: " + _dumps(head)[:-1] + ',"choices":[{"index":0,"delta":'
         self._suffix = ',"logprobs":null,"finish_reason":null}]' + (',"usage":null' if include_usage else "") + "}\n\n"
         self._head = head
+        self._logprobs = (
+            LogprobCursor(token_logprobs(plan.model, plan.answer.text, plan.logprobs))
+            if plan.logprobs is not None
+            else None
+        )
 
     def first(self) -> bytes:
         return (self._prefix + '{"role":"assistant","content":"","refusal":null}' + self._suffix).encode()
 
     def content(self, text: str) -> bytes:
+        if self._logprobs is not None:  # the entries of the tokens this piece completes
+            entries = self._logprobs.advance(text)
+            suffix = self._suffix.replace(
+                '"logprobs":null', '"logprobs":' + _dumps({"content": entries, "refusal": None})
+            )
+            return (self._prefix + '{"content":' + _dumps(text) + "}" + suffix).encode()
         return (self._prefix + '{"content":' + _dumps(text) + "}" + self._suffix).encode()
 
     def last(self) -> bytes:

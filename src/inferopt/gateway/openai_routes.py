@@ -57,12 +57,18 @@ def completion_body(response: ChatResponse) -> bytes:
                     "index": 0,
                     "message": message,
                     "finish_reason": _FINISH.get(response.finish_reason, response.finish_reason),
-                    "logprobs": None,
+                    "logprobs": _logprobs(response),
                 }
             ],
             "usage": usage_json(response.usage),
         }
     ).encode()
+
+
+def _logprobs(response: ChatResponse) -> dict[str, Any] | None:
+    """The upstream's token log-probabilities, when the request asked for them (``logprobs: true``)."""
+    content = response.annotations.get("logprobs_content")
+    return {"content": content, "refusal": None} if content is not None else None
 
 
 class ChunkWriter:
@@ -101,7 +107,10 @@ class ChunkWriter:
             calls = [{"index": i, **call} for i, call in enumerate(response.tool_calls)]
             pieces.append(self._chunk([{"index": 0, "delta": {"tool_calls": calls}, "finish_reason": None}]))
         reason = _FINISH.get(response.finish_reason, response.finish_reason)
-        pieces.append(self._chunk([{"index": 0, "delta": {}, "finish_reason": reason}]))
+        finish: dict[str, Any] = {"index": 0, "delta": {}, "finish_reason": reason}
+        if (logprobs := _logprobs(response)) is not None:
+            finish["logprobs"] = logprobs  # all at the end: the answer's text was relayed as it came
+        pieces.append(self._chunk([finish]))
         if self.include_usage:
             pieces.append(self._chunk([], usage=usage_json(response.usage)))
         pieces.append(DONE)

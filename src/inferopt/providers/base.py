@@ -32,6 +32,7 @@ from inferopt.errors import (
 )
 from inferopt.providers.http import HttpResponse, HttpSession, HttpxSession, Timeouts, TransportFailure
 from inferopt.providers.http1 import Http1Session
+from inferopt.providers.proxy import proxy_for
 from inferopt.types import ChatRequest
 
 EMULATED_HEADER = "x-inferopt-emulated"
@@ -42,7 +43,8 @@ class Provider:
     """Where and how to reach one provider account.
 
     ``api_key`` is never part of ``repr`` or any error message. ``transport`` lets tests and the
-    in-process emulator inject an ``httpx`` transport.
+    in-process emulator inject an ``httpx`` transport. ``proxy`` is an HTTP proxy URL ('' for none;
+    None: the environment's, see :func:`~inferopt.providers.proxy.proxy_for`).
     """
 
     name: str
@@ -53,19 +55,21 @@ class Provider:
     max_connections: int = 1000
     headers: dict[str, str] = field(default_factory=dict)
     transport: httpx.AsyncBaseTransport | None = field(default=None, repr=False)
+    proxy: str | None = field(default=None, repr=False)  # its URL may hold credentials
     _client: httpx.AsyncClient | None = field(default=None, init=False, repr=False)
     _http: HttpSession | None = field(default=None, init=False, repr=False)
 
     @property
     def http(self) -> HttpSession:
-        """The session chat adapters use: our HTTP/1.1 client, or httpx over ``transport`` when one is injected."""
+        """The session chat adapters use: our HTTP/1.1 client, or httpx over an injected transport or a proxy."""
         if self._http is None:
             timeouts = Timeouts(read_s=self.timeout_s, connect_s=self.connect_timeout_s)
-            if self.transport is not None:
+            transport = self._transport()
+            if transport is not None:
                 self._http = HttpxSession(
                     self.base_url,
                     timeouts,
-                    transport=self.transport,
+                    transport=transport,
                     max_connections=self.max_connections,
                     headers=self.headers,
                 )
@@ -87,9 +91,18 @@ class Provider:
                     max_keepalive_connections=self.max_connections,
                 ),
                 headers=self.headers,
-                transport=self.transport,
+                transport=self._transport(),
             )
         return self._client
+
+    def _transport(self) -> httpx.AsyncBaseTransport | None:
+        if self.transport is None:
+            proxy = proxy_for(self.base_url, self.proxy)
+            if proxy is not None:
+                self.transport = httpx.AsyncHTTPTransport(
+                    proxy=proxy, limits=httpx.Limits(max_connections=self.max_connections)
+                )
+        return self.transport
 
     async def aclose(self) -> None:
         if self._client is not None:

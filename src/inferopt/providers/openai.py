@@ -60,6 +60,8 @@ def build_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         "metadata": request.metadata,
     }
     body.update({k: v for k, v in optional.items() if v is not None})
+    if request.options.get("logprobs") and "logprobs" not in request.extra:
+        body["logprobs"] = True  # a confidence check asked for them (providers without them ignore it)
     body.update(request.extra)
     if stream:
         body["stream"] = True
@@ -119,6 +121,7 @@ class OpenAIChatModel(HTTPChatModel):
             ) from exc
         latency = time.perf_counter() - started
         reason = choice.get("finish_reason")
+        logprobs = _logprob_entries(choice)
         return ChatResponse(
             id=str(data.get("id", "")),
             model=str(data.get("model") or request.model),
@@ -132,6 +135,7 @@ class OpenAIChatModel(HTTPChatModel):
             emulated=self._is_emulated(headers),
             latency_s=latency,
             ttft_s=latency,
+            annotations=logprob_annotations(logprobs) if logprobs is not None else {},
         )
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
@@ -142,6 +146,7 @@ class OpenAIChatModel(HTTPChatModel):
         meta: dict[str, Any] = {}
         reason: str | None = None
         tool_calls: dict[int, dict[str, Any]] = {}
+        logprobs: list[dict[str, Any]] | None = None
         try:
             async with self._open_stream(request) as response:
                 finished = False
@@ -171,6 +176,8 @@ class OpenAIChatModel(HTTPChatModel):
                             yield TextDelta(text)
                         for call in delta.get("tool_calls") or ():
                             _merge_tool_call(tool_calls, call)
+                        if (entries := _logprob_entries(choice)) is not None:
+                            logprobs = (logprobs or []) + entries
                         reason = choice.get("finish_reason") or reason
                 if not finished:
                     raise ProviderProtocolError(
@@ -195,8 +202,22 @@ class OpenAIChatModel(HTTPChatModel):
                 emulated=self._is_emulated(response.headers),
                 latency_s=time.perf_counter() - started,
                 ttft_s=ttft,
+                annotations=logprob_annotations(logprobs) if logprobs is not None else {},
             )
         )
+
+
+def _logprob_entries(choice: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """``choice.logprobs.content`` (one entry per token) when the call asked for log-probabilities."""
+    logprobs = choice.get("logprobs")
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    return [e for e in content if isinstance(e, dict)] if isinstance(content, list) else None
+
+
+def logprob_annotations(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """``logprobs``: the tokens' log-probabilities (what a cascade's confidence check reads);
+    ``logprobs_content``: the provider's entries as sent (tokens, bytes, top alternatives)."""
+    return {"logprobs": [float(e.get("logprob", 0.0)) for e in entries], "logprobs_content": entries}
 
 
 def _merge_tool_call(calls: dict[int, dict[str, Any]], delta: dict[str, Any]) -> None:

@@ -16,10 +16,10 @@ taken and every call (answers, check calls, errors) with its cost are in ``annot
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from inferopt.errors import ConfigError, ProviderError
-from inferopt.routing.checks import Check
+from inferopt.routing.checks import Check, LogprobConfidence
 from inferopt.routing.routed import Attempt, RouteRecord, Targets, stream_via_complete
 from inferopt.types import ChatRequest, ChatResponse, Model, StreamEvent
 
@@ -55,8 +55,11 @@ class Cascade:
         last_error: ProviderError | None = None
         for i, stage in enumerate(self.stages):
             final = i == len(self.stages) - 1
+            asked = request
+            if isinstance(stage.check, LogprobConfidence) and not final:  # ask the model for them
+                asked = replace(request, options={**request.options, "logprobs": True})
             try:
-                answer = await self.targets.complete(stage.model, request)
+                answer = await self.targets.complete(stage.model, asked)
             except ProviderError as exc:
                 record.attempts.append(Attempt(stage.model, None, "error", error=str(exc)))
                 last_error = exc

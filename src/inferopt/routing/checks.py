@@ -8,9 +8,11 @@ charged to the request.
   tests for code, a JSON schema...).
 - :class:`Agreement`: self-consistency: ask other (cheap) models and score the share that agree.
 - :class:`Judge`: LLM-as-judge through a cheap model that answers with a score from 1 to 10.
-- :class:`LogprobConfidence`: the mean token probability, where the provider returns log-probs
-  (an adapter puts them in ``annotations["logprobs"]``); no log-probs gives score 0, so the
-  cascade escalates rather than trusting an answer it cannot judge.
+- :class:`LogprobConfidence`: the mean token probability, where the provider returns log-probs.
+  The cascade asks its stage for them (``options["logprobs"]``: the OpenAI-compatible adapter
+  sends ``logprobs: true`` and puts the values in ``annotations["logprobs"]``); Anthropic's API has
+  none, and no log-probs gives score 0, so the cascade escalates rather than trusting an answer it
+  cannot judge.
 - :class:`LearnedScorer` (``scorer.py``): trained on recorded (prompt, answer, correct) rows.
 """
 
