@@ -8,7 +8,7 @@ One command (from the repository root)::
 The load generator, the emulator and the gateway (one worker) run in separate processes. Columns:
 
 - ``direct``: the load generator straight at the emulator;
-- ``gateway``: through ``inferopt serve`` (the shipped path: provider adapters on aiohttp, ``providers/http.py``);
+- ``gateway``: through ``inferopt serve`` (the shipped path: provider adapters on ``providers/http1.py``);
 - ``gw raw-http``: the same gateway with its adapters on ``raw_transport.RawTransport`` (an experiment,
   see experiment_gateway.py);
 - ``gw no-upstream``: the gateway answering from an in-process model: its own ceiling.
