@@ -117,6 +117,33 @@ def test_faults_end_with_every_item_answered_or_failed_with_cause(tmp_path: Path
     assert "retries" in err
 
 
+def test_hung_requests_time_out_and_end_answered_or_failed_with_cause(tmp_path: Path) -> None:
+    # A provider that never answers some requests: each attempt times out after timeout_s, is retried,
+    # and the item ends answered or recorded as a timeout; the job never hangs with it.
+    faults = FaultConfig(hang_rate=0.4, hang_s=30.0)
+    hanging = EmulatorConfig(seed=5, overrides=ProfileOverrides(fixed_latency_s=0.01), faults=faults)
+    with EmulatorServer(hanging) as server:
+        write_rows(tmp_path / "in.jsonl", 60)
+        cfg = tmp_path / "inferopt.yaml"
+        cfg.write_text(
+            "providers:\n"
+            f"  emu: {{kind: openai, base_url: '{server.openai_base_url}', api_key_env: EMU_KEY, timeout_s: 0.5}}\n"
+            "default_model: emu/gpt-4o-mini\n"
+        )
+        code, err = finish(
+            batch(tmp_path, "in.jsonl", "-o", "out.jsonl", "--config", str(cfg), "-c", "16", "--max-attempts", "2"),
+            timeout_s=60,
+        )
+        assert code == 0, err
+    rows = read_output(tmp_path / "out.jsonl")
+    assert len(rows) == 60
+    failed = [row for row in rows if row["status"] != "ok"]
+    answered = [row for row in rows if row["status"] == "ok"]
+    assert answered, "with 40% of attempts hanging most items still get an answer on retry"
+    assert failed, "with two attempts at 40% hangs, some items fail both"
+    assert all(row["status"] == "error" and "Timeout" in row["error"]["type"] for row in failed), failed
+
+
 def test_ray_engine_runs_shards_and_merges_in_order(server: EmulatorServer, tmp_path: Path) -> None:
     pytest.importorskip("ray", reason="Ray not installed (pip install 'inferopt[ray]')")
     write_rows(tmp_path / "in.jsonl", 40, bad_lines={7: "{oops"})
