@@ -14,7 +14,11 @@ In-sample optima (chosen with every row's outcome known: upper bounds for their 
   budget), group rows by task and the pattern of the cheap answers, accept the best cheap answer
   or escalate to GPT-4 per group, chosen in-sample; with one set of cheap models for every task,
   and with a set per task; with the agreement pattern, and with the answers themselves (finer);
-  and once more as if the cheap calls were free (a bound for any cheaper way of getting them).
+  and once more as if the cheap calls were free (a bound for any cheaper way of getting them);
+- cascades with a perfect verifier (it knows whether a cheap answer is correct): on every task (close
+  to the oracle: what such a check would be worth), and on MBPP only (code is the one task here where a
+  verifier is conceivable, by running the answer against tests) with the best pattern cascades on
+  ARC and Winogrande.
 
 Held-out (train on a seeded half, report the other half, as `inferopt route eval` does): the kNN
 router, and the answer-pattern cascades above with their cheap models chosen on the train half.
@@ -101,9 +105,17 @@ def free_cheap_calls(data: Outcomes) -> Outcomes:
 
 
 def pattern_bounds(
-    fit_on: Outcomes, score_on: Outcomes, sets: Sequence[tuple[str, ...]], budget_total: float, signature: str
+    fit_on: Outcomes,
+    score_on: Outcomes,
+    sets: Sequence[tuple[str, ...]],
+    budget_total: float,
+    signature: str,
+    verified_task: str | None = None,
 ) -> tuple[float, tuple[str, ...], float, dict[str, tuple[str, ...]]]:
     """(best with one cheap set, that set, best with a set per task, those sets), fitted on ``fit_on``.
+
+    ``verified_task`` (in-sample only): that task's rows get a perfect verifier instead (see
+    :func:`perfect_verifier_curves`), the other tasks keep their pattern cascades.
 
     In-sample when ``fit_on`` is ``score_on``: the one set is the best; per task, any mix of every
     set's operating points. Held out, each set's escalation rule is learned on ``fit_on``, and sets
@@ -130,11 +142,54 @@ def pattern_bounds(
     cascade = PatternCascade.fit(fit_on, best_one[1], STRONG, prior=0.0, signature=signature, tasks=tasks)
     one = best_within({t: [cascade_curve(rows, cascade)] for t, rows in score_tasks.items()}, budget_total)
     if fit_on is score_on:  # in-sample: any set per task, any mix of them (the class's optimum)
-        many = best_within({t: [curve for _, _, curve in options] for t, options in per_task.items()}, budget_total)
+        options_of = {t: [curve for _, _, curve in options] for t, options in per_task.items()}
+        many = best_within(options_of, budget_total)
+        if verified_task is not None:
+            options_of[verified_task] = perfect_verifier_curves(tasks_of(score_on)[verified_task])
+            many = best_within(options_of, budget_total)
         return one / len(score_on), best_one[1], many / len(score_on), {}
     chosen = {t: max(options, key=lambda o: o[0]) for t, options in per_task.items()}
     many = best_within({t: [curve] for t, (_, _, curve) in chosen.items()}, budget_total)
     return one / len(score_on), best_one[1], many / len(score_on), {t: c[1] for t, c in chosen.items()}
+
+
+def tasks_of(data: Outcomes) -> dict[str, Outcomes]:
+    return {t: data.subset([i for i, g in enumerate(data.groups) if g == t]) for t in sorted(set(data.groups))}
+
+
+def perfect_verifier_curves(data: Outcomes) -> list[Curve]:
+    """Cascades whose check is a perfect verifier (it knows whether an answer is correct).
+
+    Cheap models are tried one after another (cheapest first, or most accurate per dollar first),
+    each paid for when tried; the first correct answer is accepted; when the first ``k`` are all
+    wrong, GPT-4 is asked (or not: both are points). For code, a verifier is conceivable (run the
+    answer against tests), so this bounds what such a check could ever do on a task.
+    """
+    s = data.models.index(STRONG)
+    cheap = [
+        j for j in range(len(data.models)) if j != s and data.mean_cost(data.models[j]) < data.mean_cost(STRONG) / 3
+    ]
+    by_cost = sorted(cheap, key=lambda j: data.mean_cost(data.models[j]))
+    by_value = sorted(cheap, key=lambda j: -data.mean_accuracy(data.models[j]) / data.mean_cost(data.models[j]))
+    curves = []
+    for order in (by_cost, by_value):
+        for with_strong in (False, True):
+            curve = []
+            for k in range(1, len(order) + 1):
+                cost = correct = 0.0
+                for c_row, k_row in zip(data.correct, data.cost, strict=True):
+                    for j in order[:k]:
+                        cost += k_row[j]
+                        if c_row[j]:
+                            correct += 1
+                            break
+                    else:
+                        if with_strong:
+                            cost += k_row[s]
+                            correct += c_row[s]
+                curve.append(Point(cost, correct))
+            curves.append(curve)
+    return curves
 
 
 def knn_best(train: Outcomes, test: Outcomes, budget_total: float) -> float:
@@ -171,15 +226,21 @@ def main(budget_share: float, seeds: list[int]) -> None:
     rows: list[tuple[str, str, float, float]] = []  # (rows, router, accuracy, GPT-4's accuracy on those rows)
     oracle = oracle_report(data).points[0]
     rows.append(("in-sample", "oracle: cheapest correct model per row", oracle.accuracy, target))
-    tasks = {t: data.subset([i for i, g in enumerate(data.groups) if g == t]) for t in sorted(set(data.groups))}
+    tasks = tasks_of(data)
     mix = best_within({t: [single_model_curves(r)] for t, r in tasks.items()}, budget * n) / n
     rows.append(("in-sample", "best per-task mix of the 11 models", mix, target))
+    verified = {t: perfect_verifier_curves(r) for t, r in tasks.items()}
+    perfect = best_within(verified, budget * n) / n
+    rows.append(("in-sample", "cheap models in turn, a perfect verifier on every task, then GPT-4", perfect, target))
     for label, rows_data in (("", data), (", cheap calls free", free_cheap_calls(data))):
         for signature in ("agreement", "answers"):
             one, one_set, many, _ = pattern_bounds(rows_data, rows_data, sets, budget * n, signature)
             what = f"answer-pattern cascade ({signature}{label})"
             rows.append(("in-sample", f"{what}, one set: {short(one_set)}", one, target))
             rows.append(("in-sample", f"{what}, any sets per task, mixed", many, target))
+            if not label:
+                _, _, code, _ = pattern_bounds(rows_data, rows_data, sets, budget * n, signature, verified_task="mbpp")
+                rows.append(("in-sample", f"{what}, any sets per task; MBPP: a perfect code verifier", code, target))
     for seed in seeds:
         train, test = data.split(0.5, seed)
         where, test_target, test_budget = (
