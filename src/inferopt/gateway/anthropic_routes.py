@@ -24,8 +24,8 @@ from inferopt.gateway.validation import (
     check_stop,
     parse_json_object,
 )
-from inferopt.providers.anthropic import _FINISH as ANTHROPIC_TO_NEUTRAL
-from inferopt.providers.anthropic import _tool_calls
+from inferopt.providers.anthropic import FINISH_REASONS as ANTHROPIC_TO_NEUTRAL
+from inferopt.providers.anthropic import tool_calls
 from inferopt.types import ChatRequest, ChatResponse, ContentPart, Message, Usage
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -74,7 +74,7 @@ def _messages(role: str, content: Any, where: str) -> list[Message] | Problem:
     if not isinstance(content, list) or not all(isinstance(b, dict) and "type" in b for b in content):
         return invalid(f"{where}.content must be a string or a list of blocks with a 'type'", param=where)
     if role == "assistant":
-        calls = _tool_calls(content)
+        calls = tool_calls(content)
         parts = [_part(b) for b in content if b["type"] != "tool_use"]
         return [Message("assistant", parts, tool_calls=calls)]
     out: list[Message] = []

@@ -43,7 +43,8 @@ from inferopt.types import (
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
-_FINISH: dict[str, FinishReason] = {
+# The provider's stop reasons in our vocabulary (also read by the Batch API results and the gateway).
+FINISH_REASONS: dict[str, FinishReason] = {
     "end_turn": "stop",
     "stop_sequence": "stop",
     "pause_turn": "stop",
@@ -192,7 +193,8 @@ def parse_usage(data: dict[str, Any] | None) -> Usage:
     )
 
 
-def _error_detail(body: bytes) -> ErrorDetail:
+def error_detail(body: bytes) -> ErrorDetail:
+    """The message and type of an Anthropic error body (its ``{"error": {...}}`` envelope; else the body, cut)."""
     try:
         err = json.loads(body).get("error")
     except (ValueError, AttributeError):
@@ -202,7 +204,8 @@ def _error_detail(body: bytes) -> ErrorDetail:
     return ErrorDetail(body[:500].decode("utf-8", "replace") or "(empty body)", None, None)
 
 
-def _tool_calls(blocks: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+def tool_calls(blocks: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """Anthropic ``tool_use`` blocks as OpenAI-style tool calls (``None`` when there are none)."""
     calls = [
         {
             "id": b.get("id"),
@@ -235,7 +238,7 @@ class AnthropicModel(HTTPChatModel):
         return build_body(request, stream=stream, default_max_tokens=self.default_max_tokens)
 
     def _error_detail(self, body: bytes) -> ErrorDetail:
-        return _error_detail(body)
+        return error_detail(body)
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
         started = time.perf_counter()
@@ -254,10 +257,10 @@ class AnthropicModel(HTTPChatModel):
             model=str(data.get("model") or request.model),
             content="".join(b.get("text", "") for b in blocks if b.get("type") == "text"),
             usage=parse_usage(data.get("usage")),
-            finish_reason=_FINISH.get(reason or "end_turn", "stop"),
+            finish_reason=FINISH_REASONS.get(reason or "end_turn", "stop"),
             provider=self.provider.name,
             provider_stop_reason=reason,
-            tool_calls=_tool_calls(blocks),
+            tool_calls=tool_calls(blocks),
             request_id=headers.get(self.request_id_header),
             emulated=self._is_emulated(headers),
             latency_s=latency,
@@ -302,7 +305,7 @@ class AnthropicModel(HTTPChatModel):
                         stopped = True
                         break
                     elif kind == "error":
-                        detail = _error_detail(data.encode())
+                        detail = error_detail(data.encode())
                         raise ProviderError(
                             f"{self.provider.name} stream error ({detail.type}): "
                             f"{self.provider.redact(detail.message)}",
@@ -326,10 +329,10 @@ class AnthropicModel(HTTPChatModel):
                 model=str(message.get("model") or request.model),
                 content="".join(parts),
                 usage=parse_usage(usage_data),
-                finish_reason=_FINISH.get(reason or "end_turn", "stop"),
+                finish_reason=FINISH_REASONS.get(reason or "end_turn", "stop"),
                 provider=self.provider.name,
                 provider_stop_reason=reason,
-                tool_calls=_tool_calls([blocks[i] for i in sorted(blocks)]),
+                tool_calls=tool_calls([blocks[i] for i in sorted(blocks)]),
                 request_id=response.headers.get(self.request_id_header),
                 emulated=self._is_emulated(response.headers),
                 latency_s=time.perf_counter() - started,

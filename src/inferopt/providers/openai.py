@@ -25,7 +25,8 @@ from inferopt.providers.base import (
 from inferopt.providers.http import TransportFailure
 from inferopt.types import ChatRequest, ChatResponse, FinishReason, StreamDone, StreamEvent, TextDelta, Usage
 
-_FINISH: dict[str, FinishReason] = {
+# The provider's finish reasons in our vocabulary (also read by the Batch API results).
+FINISH_REASONS: dict[str, FinishReason] = {
     "stop": "stop",
     "length": "length",
     "tool_calls": "tool_calls",
@@ -82,7 +83,8 @@ def parse_usage(data: dict[str, Any] | None) -> Usage:
     )
 
 
-def _error_detail(body: bytes) -> ErrorDetail:
+def error_detail(body: bytes) -> ErrorDetail:
+    """The message and type of an OpenAI error body (its ``{"error": {...}}`` envelope; else the body, cut)."""
     try:
         err = json.loads(body).get("error")
     except (ValueError, AttributeError):
@@ -107,7 +109,7 @@ class OpenAIChatModel(HTTPChatModel):
         return build_body(request, stream=stream)
 
     def _error_detail(self, body: bytes) -> ErrorDetail:
-        return _error_detail(body)
+        return error_detail(body)
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
         started = time.perf_counter()
@@ -127,7 +129,7 @@ class OpenAIChatModel(HTTPChatModel):
             model=str(data.get("model") or request.model),
             content=message.get("content") or "",
             usage=parse_usage(data.get("usage")),
-            finish_reason=_FINISH.get(reason or "stop", "stop"),
+            finish_reason=FINISH_REASONS.get(reason or "stop", "stop"),
             provider=self.provider.name,
             provider_stop_reason=reason,
             tool_calls=message.get("tool_calls"),
@@ -156,7 +158,7 @@ class OpenAIChatModel(HTTPChatModel):
                         break
                     chunk = parse_json(self.provider, request.model, data.encode())
                     if "error" in chunk:
-                        detail = _error_detail(data.encode())
+                        detail = error_detail(data.encode())
                         raise ProviderError(
                             f"{self.provider.name} stream error: {self.provider.redact(detail.message)}",
                             provider=self.provider.name,
@@ -194,7 +196,7 @@ class OpenAIChatModel(HTTPChatModel):
                 model=str(meta.get("model") or request.model),
                 content="".join(parts),
                 usage=usage,
-                finish_reason=_FINISH.get(reason or "stop", "stop"),
+                finish_reason=FINISH_REASONS.get(reason or "stop", "stop"),
                 provider=self.provider.name,
                 provider_stop_reason=reason,
                 tool_calls=[tool_calls[i] for i in sorted(tool_calls)] or None,

@@ -40,7 +40,7 @@ class AnthropicBatch:
         headers = {"anthropic-version": anthropic_wire.API_VERSION}
         if provider.api_key:
             headers["x-api-key"] = provider.api_key
-        self._http = BatchHTTP(provider, headers, anthropic_wire._error_detail, "request-id")
+        self._http = BatchHTTP(provider, headers, anthropic_wire.error_detail, "request-id")
         self.limits = limits
         self.default_max_tokens = default_max_tokens
 
@@ -113,7 +113,7 @@ class AnthropicBatch:
             reason = "the batch was cancelled" if kind == "canceled" else "the batch's 24-hour window ran out"
             return BatchItemResult(custom_id, error=BatchItemError(kind, f"not run: {reason}"))
         envelope = result.get("error") or {}
-        detail = anthropic_wire._error_detail(json.dumps(envelope).encode())
+        detail = anthropic_wire.error_detail(json.dumps(envelope).encode())
         message = self._http.provider.redact(detail.message)
         return BatchItemResult(custom_id, error=BatchItemError("errored", message, None, detail.type))
 
@@ -143,10 +143,10 @@ def _chat_response(message: dict[str, Any], provider: str, emulated: bool) -> Ch
         model=str(message.get("model", "")),
         content="".join(b.get("text", "") for b in blocks if b.get("type") == "text"),
         usage=anthropic_wire.parse_usage(message.get("usage")),
-        finish_reason=anthropic_wire._FINISH.get(reason or "end_turn", "stop"),
+        finish_reason=anthropic_wire.FINISH_REASONS.get(reason or "end_turn", "stop"),
         provider=provider,
         provider_stop_reason=reason,
-        tool_calls=anthropic_wire._tool_calls(blocks),
+        tool_calls=anthropic_wire.tool_calls(blocks),
         emulated=emulated,
         annotations={"batch": True},
     )

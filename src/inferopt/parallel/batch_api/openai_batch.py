@@ -36,7 +36,7 @@ class OpenAIBatch:
 
     def __init__(self, provider: Provider, limits: BatchLimits = OPENAI_LIMITS) -> None:
         headers = {"Authorization": f"Bearer {provider.api_key}"} if provider.api_key else {}
-        self._http = BatchHTTP(provider, headers, openai_wire._error_detail, "x-request-id")
+        self._http = BatchHTTP(provider, headers, openai_wire.error_detail, "x-request-id")
         self.limits = limits
 
     async def submit(self, items: list[tuple[str, ChatRequest]]) -> list[ProviderBatch]:
@@ -98,7 +98,7 @@ class OpenAIBatch:
         body = reply.get("body") or {}
         status = int(reply.get("status_code") or 0)
         if status != 200:
-            detail = openai_wire._error_detail(json.dumps(body).encode())
+            detail = openai_wire.error_detail(json.dumps(body).encode())
             message = self._http.provider.redact(detail.message)
             return BatchItemResult(
                 custom_id, error=BatchItemError("errored", message, status, detail.type or detail.code)
@@ -156,7 +156,7 @@ def _chat_response(data: dict[str, Any], provider: str, request_id: Any, emulate
         model=str(data.get("model", "")),
         content=message.get("content") or "",
         usage=openai_wire.parse_usage(data.get("usage")),
-        finish_reason=openai_wire._FINISH.get(reason or "stop", "stop"),
+        finish_reason=openai_wire.FINISH_REASONS.get(reason or "stop", "stop"),
         provider=provider,
         provider_stop_reason=reason,
         tool_calls=message.get("tool_calls"),
