@@ -1,5 +1,8 @@
 """What the emulator answers: a recorded answer from a replay dataset, or generated text.
 
+A prompt that asks for one of the labels it lists ("... as positive, negative or neutral") gets one
+of them (:mod:`inferopt.emulator.choices`) instead of filler.
+
 Generated text is a pure function of (seed, model, prompt digest, token budget): readable
 filler sentences of common English words whose length in tokens is drawn from the seed (or
 capped by ``max_tokens``). Responses are marked as emulated by headers, not by the text.
@@ -13,6 +16,7 @@ from functools import lru_cache
 from typing import Literal
 
 from inferopt.emulator import token_runs
+from inferopt.emulator.choices import offered_labels
 from inferopt.emulator.replay import ReplayIndex
 from inferopt.errors import ConfigError
 
@@ -85,6 +89,10 @@ class AnswerSource:
         recorded = self._replay.lookup(last_user_text, model) if last_user_text else None
         if recorded is not None:
             return _shaped(recorded.text, model, max_tokens, stop, True, recorded.correct)
+        labels = offered_labels(last_user_text) if last_user_text else ()
+        if labels:  # "classify as positive, negative or neutral": one of them (see choices.py)
+            label = labels[_seed_bytes(self._seed, model, prompt_digest, b"label") % len(labels)]
+            return _shaped(label, model, max_tokens, stop, False, None)
         pieces = self._generated(model, prompt_digest, max_tokens)
         if stop or not token_runs.exact_for_single_token_words(model):
             return _shaped("".join(pieces), model, max_tokens, stop, False, None)
