@@ -135,6 +135,7 @@ async def false_hits(embedder: Embedder, calibrations: dict[str, Calibration | N
     print("follow-up alone: sent without its history, i.e. a new question: hits on its own main question / on")
     print("another stored question (another conversation's main question: often a true paraphrase)")
     print(f"{'cache':<34}{'adversarial':>12}{'follow-up in context':>22}{'follow-up alone':>17}")
+    served: dict[str, list[tuple[str, str]]] = {}
     for label, cal in calibrations.items():
         hits = 0
         for row in adversarial:
@@ -151,7 +152,13 @@ async def false_hits(embedder: Embedder, calibrations: dict[str, Calibration | N
             found = await cache.match(ask(c["Follow-Up Query"]), "default")
             own += found is not None and found.question == c["Main Query"]  # (several conversations share one)
             other += found is not None and found.question != c["Main Query"]
+            if found is not None:
+                served.setdefault(label, []).append((c["Follow-Up Query"], found.question))
         print(f"{label:<34}{hits:>12}{in_context:>22}{f'{own} / {other}':>17}")
+    for label, hits_alone in served.items():  # to judge them: a true paraphrase, or a wrong answer?
+        print(f"follow-ups alone served by {label}:")
+        for follow_up, stored in hits_alone:
+            print(f"  {follow_up!r} <- {stored!r}")
 
 
 async def quality(args: argparse.Namespace) -> CrossEncoder | None:

@@ -131,6 +131,7 @@ async def lookup_latency(entries: int, queries: int, cross_encoder: CrossEncoder
         wall, cpu = await timed_lookups(cache, queries)
         p50, p99 = row("search + guards + verifier (whole match, no re-ranker)", wall, cpu)
         if cross_encoder is not None:
+            cross_encoder = CrossEncoder(cross_encoder.path, threads=1)  # as the cache loads it
             cross_encoder_rows(cross_encoder, queries)
             cache.reranker = Reranker(cross_encoder, Stacker((1.0, 1.0), 0.0))
             wall, cpu = await timed_lookups(cache, queries)

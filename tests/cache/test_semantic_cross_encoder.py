@@ -140,11 +140,20 @@ def test_without_torch_the_error_names_the_install_command(monkeypatch: pytest.M
         calibrate_pairs(labelled_pairs(), HashingEmbedder(), reranking=Reranking(tmp_path / "ce"))
 
 
-def test_cli_cross_encoder_needs_an_output(tmp_path: Path) -> None:
+def test_cli_calibrates_with_a_cross_encoder_saved_next_to_the_output(tiny_base: Path, tmp_path: Path) -> None:
     pairs = tmp_path / "pairs.csv"
-    pairs.write_text("question1,question2,is_duplicate\n" + "\n".join(f"{a},{b},{y}" for a, b, y in labelled_pairs()))
-    result = CliRunner().invoke(cli, ["cache", "calibrate", str(pairs), "--embedder", "hashing", "--cross-encoder"])
-    assert result.exit_code == 2 and "--cross-encoder needs --output" in result.output
+    lines = [f"{a},{b},{y}" for a, b, y in labelled_pairs(600)]
+    pairs.write_text("question1,question2,is_duplicate\n" + "\n".join(lines))
+    command = ["cache", "calibrate", str(pairs), "--embedder", "hashing", "--folds", "2", "--cross-encoder"]
+    missing = CliRunner().invoke(cli, command)
+    assert missing.exit_code == 2 and "--cross-encoder needs --output" in missing.output
+    output = tmp_path / "out" / "semcache.json"
+    options = ["--epochs", "4", "--base-model", str(tiny_base), "--output", str(output)]
+    result = CliRunner().invoke(cli, [*command, *options])
+    assert result.exit_code == 0, result.output
+    assert "reranker+guards" in result.output and "cross-enc+guards" in result.output
+    assert (tmp_path / "out" / "semcache.cross-encoder" / "model.safetensors").exists()
+    assert Calibration.load(output).reranker is not None
 
 
 def test_real_minilm_learns_from_a_few_steps(tmp_path: Path) -> None:
@@ -161,7 +170,7 @@ def test_real_minilm_learns_from_a_few_steps(tmp_path: Path) -> None:
         ("Why is the sky blue?", "What makes the sky look blue?", 1),
         ("Why is the sky blue?", "How do I renew my passport?", 0),
     ] * 4
-    options = FineTuning(epochs=1, batch_size=8, learning_rate=1e-4)
+    options = FineTuning(epochs=2, batch_size=8, learning_rate=3e-4)
     model = fine_tune([(a, b) for a, b, _ in train], [y for *_, y in train], tmp_path / "ce", options)
     unseen = model.logits(
         [

@@ -105,6 +105,12 @@ def clear(url: str, namespace: str | None, yes: bool) -> None:
 )
 @click.option("--epochs", default=3, show_default=True, type=int, help="Cross-encoder fine-tuning epochs.")
 @click.option(
+    "--base-model",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="A local transformers model directory to fine-tune from (default: all-MiniLM-L6-v2).",
+)
+@click.option(
     "--work-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
@@ -120,6 +126,7 @@ def calibrate(
     output: Path | None,
     cross_encoder: bool,
     epochs: int,
+    base_model: Path | None,
     work_dir: Path | None,
 ) -> None:
     """Measure precision/recall on a labelled pair file (question1,question2,is_duplicate) and
@@ -142,7 +149,8 @@ def calibrate(
         if output is None:
             raise click.UsageError("--cross-encoder needs --output: the cross-encoder is saved next to it")
         model_dir = output.with_name(output.stem + ".cross-encoder")
-        reranking = Reranking(model_dir, FineTuning(epochs=epochs), work_dir)
+        fine_tuning = FineTuning(epochs=epochs, base=None if base_model is None else str(base_model))
+        reranking = Reranking(model_dir, fine_tuning, work_dir)
     report = calibrate_file(
         pairs,
         target_precision=target_precision,

@@ -59,6 +59,7 @@ from inferopt.errors import ConfigError
 METHODS = ("cosine", "cosine+guards", "verifier+guards")
 RERANKED = "reranker+guards"
 CROSS_ENCODER_ALONE = "cross-enc+guards"  # the re-ranker's cross-encoder without the stack: what stacking adds
+UNMARGINED = "rerank no-margin"  # the re-ranker at the threshold without the sampling margin
 
 
 @dataclass
@@ -280,7 +281,7 @@ def _cross_fit(
 ) -> tuple[list[FoldResult], dict[tuple[int, str], OperatingPoint]]:
     """Every method on every held-out fold of every split seed: (per fold, pooled per seed)."""
     n, labels = len(data.pairs), data.labels
-    methods = [*METHODS, *([CROSS_ENCODER_ALONE, RERANKED] if reranking is not None else [])]
+    methods = [*METHODS, *([CROSS_ENCODER_ALONE, UNMARGINED, RERANKED] if reranking is not None else [])]
     fold_results: list[FoldResult] = []
     pooled: dict[tuple[int, str], OperatingPoint] = {}
     for seed in seeds:
@@ -307,12 +308,16 @@ def _cross_fit(
                 reranked, alone = np.zeros(n), np.full(n, -np.inf)
                 reranked[test], alone[test] = fit.scores(data, test)
                 scores[CROSS_ENCODER_ALONE] = (alone, fit.alone_threshold)
+                scores[UNMARGINED] = (reranked, fit.unmargined_threshold)
                 scores[RERANKED] = (reranked, fit.threshold)
             results = {}
             for name, (score, cut) in scores.items():
                 results[name] = operating_point(score[test], labels[test], cut)
                 accepted[name][test] = score[test] >= cut
             fold_results.append(FoldResult(seed, k, results))
+            if log is not None:
+                shown = ", ".join(f"{name} {p.precision:.3f}/{p.recall:.3f}" for name, p in results.items())
+                log(f"seed {seed}, fold {k + 1}/{folds} held out, precision/recall: {shown}")
         for name in methods:
             pooled[(seed, name)] = operating_point(accepted[name].astype(np.float64), labels, 0.5)
     return fold_results, pooled

@@ -42,12 +42,19 @@ def operating_point(scores: npt.NDArray[np.float64], labels: npt.NDArray[np.int_
     return OperatingPoint(threshold, precision, true_positive / positives if positives else 0.0, n_accepted)
 
 
-def threshold_for(scores: npt.NDArray[np.float64], labels: npt.NDArray[np.int_], target: float) -> float:
-    """The lowest threshold (most recall) whose precision on these pairs reaches ``target``."""
+def threshold_for(
+    scores: npt.NDArray[np.float64], labels: npt.NDArray[np.int_], target: float, *, standard_errors: float = 0.0
+) -> float:
+    """The lowest threshold (most recall) whose precision on these pairs reaches ``target``.
+
+    With ``standard_errors`` > 0, the precision must reach it after subtracting that many of its
+    binomial standard errors (a margin for the sampling error of the pairs it is chosen on)."""
     order = np.argsort(-scores)
+    accepted = np.arange(1, len(order) + 1)
     hits = np.cumsum(labels[order] == 1)
-    precision = hits / np.arange(1, len(order) + 1)
-    ok = np.nonzero((precision >= target) & (np.arange(1, len(order) + 1) >= MIN_PREDICTED))[0]
+    precision = hits / accepted
+    margin = standard_errors * np.sqrt(precision * (1 - precision) / accepted)
+    ok = np.nonzero((precision - margin >= target) & (accepted >= MIN_PREDICTED))[0]
     if len(ok) == 0:
         return float("inf")
     return float(scores[order][ok[-1]])
