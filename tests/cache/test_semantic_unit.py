@@ -140,6 +140,17 @@ def test_threshold_for_a_target_precision_and_its_operating_point() -> None:
     assert threshold_for(scores, np.zeros(100, dtype=int), 0.5) == float("inf")
 
 
+def test_a_margin_of_standard_errors_keeps_the_threshold_where_precision_is_well_clear_of_the_target() -> None:
+    scores = np.linspace(1.0, 0.0, 400)
+    labels = np.array([1] * 20 + [1, 1, 1, 1, 1, 1, 1, 1, 1, 0] * 20 + [1, 0] * 40 + [0] * 100)
+    plain = operating_point(scores, labels, threshold_for(scores, labels, 0.9))
+    careful = operating_point(scores, labels, threshold_for(scores, labels, 0.9, standard_errors=1.0))
+    assert plain.precision >= 0.9 and careful.precision >= 0.9
+    assert careful.accepted < plain.accepted  # the margin gives up recall ...
+    # ... to stay one binomial standard error above the target
+    assert careful.precision - (careful.precision * (1 - careful.precision) / careful.accepted) ** 0.5 >= 0.9
+
+
 def synthetic_pairs(n: int, seed: int) -> list[tuple[str, str, int]]:
     """Duplicates change one word of six; non-duplicates share nothing (random letter words: no guard fires)."""
     rng = np.random.default_rng(seed)

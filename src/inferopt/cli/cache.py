@@ -97,9 +97,37 @@ def clear(url: str, namespace: str | None, yes: bool) -> None:
 @click.option(
     "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the fitted calibration."
 )
+@click.option(
+    "--cross-encoder",
+    "cross_encoder",
+    is_flag=True,
+    help="Also fine-tune a cross-encoder (needs torch; minutes per fold on a CPU), saved next to --output.",
+)
+@click.option("--epochs", default=3, show_default=True, type=int, help="Cross-encoder fine-tuning epochs.")
+@click.option(
+    "--base-model",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="A local transformers model directory to fine-tune from (default: all-MiniLM-L6-v2).",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep the folds' cross-encoders here; a rerun on the same pairs reuses them.",
+)
 @clean_errors
 def calibrate(
-    pairs: Path, target_precision: float, embedder: str, folds: int, seeds: tuple[int, ...], output: Path | None
+    pairs: Path,
+    target_precision: float,
+    embedder: str,
+    folds: int,
+    seeds: tuple[int, ...],
+    output: Path | None,
+    cross_encoder: bool,
+    epochs: int,
+    base_model: Path | None,
+    work_dir: Path | None,
 ) -> None:
     """Measure precision/recall on a labelled pair file (question1,question2,is_duplicate) and
     recommend a threshold for TARGET precision.
@@ -107,10 +135,31 @@ def calibrate(
     Cross-fitting: the verifier is fitted on all folds but one, its threshold chosen by inner
     validation on those, and the figures are measured on the held-out fold, for each fold in turn.
     --output then fits the verifier on all the pairs (threshold by inner validation over all) and
-    writes it, with its threshold, as a JSON file for `cache.semantic.calibration`."""
-    from inferopt.cache.semantic.calibrate import calibrate_file
+    writes it, with its threshold, as a JSON file for `cache.semantic.calibration`.
 
-    report = calibrate_file(pairs, target_precision=target_precision, embedder=embedder, folds=folds, seeds=list(seeds))
+    --cross-encoder adds the re-ranker: in each training part a cross-encoder (from
+    all-MiniLM-L6-v2) and the trees are fitted on 80% of it, and their stack and its threshold on
+    the other 20%; the saved one (fitted the same way on all the pairs) goes to the directory
+    OUTPUT's name + ".cross-encoder", which the calibration file refers to."""
+    from inferopt.cache.semantic.calibrate import Reranking, calibrate_file
+    from inferopt.cache.semantic.cross_encoder import FineTuning
+
+    reranking = None
+    if cross_encoder:
+        if output is None:
+            raise click.UsageError("--cross-encoder needs --output: the cross-encoder is saved next to it")
+        model_dir = output.with_name(output.stem + ".cross-encoder")
+        fine_tuning = FineTuning(epochs=epochs, base=None if base_model is None else str(base_model))
+        reranking = Reranking(model_dir, fine_tuning, work_dir)
+    report = calibrate_file(
+        pairs,
+        target_precision=target_precision,
+        embedder=embedder,
+        folds=folds,
+        seeds=list(seeds),
+        reranking=reranking,
+        log=lambda line: click.echo(line, err=True),
+    )
     click.echo(report.summary())
     if output is not None:
         report.calibration.save(output)

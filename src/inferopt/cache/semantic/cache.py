@@ -5,8 +5,10 @@ last user turn is embedded and compared with earlier questions asked **in an ide
 (same model, parameters, system prompt and earlier turns: :func:`~inferopt.cache.keys.context_key`),
 so a follow-up ("and in 2020?") can never be answered from a main question. The ``top_k`` nearest
 candidates pass the guards (numbers, negation, antonyms, swapped entities) and are scored by the
-calibrated verifier (or plain cosine when none is given); the best score at or above the
-namespace's threshold wins, and its exact entry is served.
+calibrated verifier (or plain cosine when none is given) and, when the calibration has one, by the
+re-ranker (a fine-tuned cross-encoder stacked with the verifier: one transformer pass per
+candidate that passed the guards); the best score at or above the namespace's threshold wins, and
+its exact entry is served.
 
 The index lives in this process; with ``index_path`` it is also written to a SQLite file
 (:mod:`inferopt.cache.semantic.store`), so a restarted process keeps its entries and processes
@@ -76,6 +78,9 @@ class SemanticCache:
             )
         self.embedder = embedder
         self.verifier = calibration.verifier if calibration is not None else None
+        self.reranker = calibration.reranker if calibration is not None else None
+        if self.reranker is not None and self.verifier is None:
+            raise ConfigError("the calibration has a re-ranker but no verifier to stack it with; calibrate again")
         default = calibration.threshold if calibration is not None else DEFAULT_COSINE_THRESHOLD
         self.threshold = threshold if threshold is not None else default
         self.thresholds = dict(thresholds or {})
@@ -158,7 +163,16 @@ class SemanticCache:
         else:
             texts = [bucket.questions[item_id] for item_id, _ in candidates]
             vectors = np.stack([bucket.index.vector(item_id) for item_id, _ in candidates])
-            scores = self.verifier.score_candidates(question, vector, texts, vectors).tolist()
+            tree_scores = self.verifier.score_candidates(question, vector, texts, vectors)
+            if self.reranker is None:
+                scores = tree_scores.tolist()
+            else:
+                pairs = [(question, text) for text in texts]
+                if self.embed_in_thread:  # a transformer pass per candidate: keep the loop free, as for embedding
+                    reranked = await asyncio.to_thread(self.reranker.score, pairs, tree_scores)
+                else:
+                    reranked = self.reranker.score(pairs, tree_scores)
+                scores = reranked.tolist()
         best = int(np.argmax(scores))
         if scores[best] < threshold:
             return None

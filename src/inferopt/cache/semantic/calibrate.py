@@ -16,17 +16,21 @@ measured side by side on the same held-out pairs:
 
 - ``cosine``: plain embedding cosine (the common practice), threshold chosen on the training parts;
 - ``cosine+guards``: the same with the guards' vetoes;
-- ``verifier+guards``: the learned verifier's score with the guards' vetoes (what the cache uses).
+- ``verifier+guards``: the learned verifier's score with the guards' vetoes (what the cache uses
+  without a cross-encoder);
+- ``reranker+guards`` (with ``cross_encoder=``): a cross-encoder fine-tuned on the training parts,
+  stacked with trees, fitted and thresholded inside the training parts as
+  :mod:`inferopt.cache.semantic.calibrate_rerank` describes (what the cache uses with one).
 
 The calibration that is saved is fitted the same way on *all* the pairs (verifier on all, threshold
-by inner cross-validation over all).
+by inner cross-validation over all; or the re-ranker's slices of all the pairs).
 """
 
 from __future__ import annotations
 
-import csv
 import json
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,33 +38,50 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from inferopt.cache.semantic.embedder import Embedder, Vectors, embedder_from_name
+from inferopt.cache.semantic.calibrate_rerank import RerankFit, fit_reranked
+from inferopt.cache.semantic.cross_encoder import FineTuning, require_torch
+from inferopt.cache.semantic.embedder import Embedder, embedder_from_name
 from inferopt.cache.semantic.features import idf_table
-from inferopt.cache.semantic.guards import guard_reason
-from inferopt.cache.semantic.verifier import Verifier, feature_matrix, fit_verifier
+from inferopt.cache.semantic.pairs import (
+    OperatingPoint,
+    Pair,
+    PairSet,
+    embed_texts,
+    folds_of,
+    operating_point,
+    read_pairs,
+    threshold_for,
+)
+from inferopt.cache.semantic.rerank import Reranker
+from inferopt.cache.semantic.verifier import Verifier, fit_verifier
 from inferopt.errors import ConfigError
 
-Pair = tuple[str, str, int]
-MIN_PREDICTED = 20  # a threshold must accept at least this many tuning pairs to be trusted
 METHODS = ("cosine", "cosine+guards", "verifier+guards")
+RERANKED = "reranker+guards"
+CROSS_ENCODER_ALONE = "cross-enc+guards"  # the re-ranker's cross-encoder without the stack: what stacking adds
+UNMARGINED = "rerank no-margin"  # the re-ranker at the threshold without the sampling margin
 
 
 @dataclass
 class Calibration:
-    """What the semantic cache needs: the embedder's name, the threshold and the verifier (or None: cosine)."""
+    """What the semantic cache needs: the embedder's name, the threshold, the verifier (or None: cosine)
+    and the re-ranker (or None: the verifier's score is thresholded)."""
 
     embedder: str
     threshold: float
     verifier: Verifier | None = None
     target_precision: float = 0.9
     measured: dict[str, Any] = field(default_factory=dict)
+    reranker: Reranker | None = None
 
     def save(self, path: Path) -> None:
+        """Write the JSON file; a re-ranker's model directory is recorded relative to the file's folder."""
         data = {
             "embedder": self.embedder,
             "threshold": self.threshold,
             "target_precision": self.target_precision,
             "verifier": None if self.verifier is None else self.verifier.to_json(),
+            "reranker": None if self.reranker is None else self.reranker.to_json(path.parent),
             "measured": self.measured,
         }
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,91 +89,24 @@ class Calibration:
 
     @classmethod
     def load(cls, path: str | Path) -> Calibration:
+        """Read a calibration (and load its cross-encoder, which needs torch, when it has one)."""
         try:
             data = json.loads(Path(path).read_text())
             verifier = None if data.get("verifier") is None else Verifier.from_json(data["verifier"])
+            reranked = data.get("reranker")
+            reranker = None if reranked is None else Reranker.from_json(reranked, Path(path).parent)
             return cls(
                 data["embedder"],
                 float(data["threshold"]),
                 verifier,
                 float(data["target_precision"]),
                 data.get("measured", {}),
+                reranker,
             )
         except (OSError, KeyError, ValueError) as exc:
             raise ConfigError(
                 f"cannot read the semantic cache calibration {path}: {exc}; create one with `inferopt cache calibrate`"
             ) from exc
-
-
-@dataclass(frozen=True)
-class OperatingPoint:
-    threshold: float
-    precision: float
-    recall: float
-    accepted: int
-
-
-def operating_point(scores: npt.NDArray[np.float64], labels: npt.NDArray[np.int_], threshold: float) -> OperatingPoint:
-    accepted = scores >= threshold
-    true_positive = int(np.sum(accepted & (labels == 1)))
-    n_accepted = int(np.sum(accepted))
-    positives = int(np.sum(labels == 1))
-    precision = true_positive / n_accepted if n_accepted else 1.0
-    return OperatingPoint(threshold, precision, true_positive / positives if positives else 0.0, n_accepted)
-
-
-def threshold_for(scores: npt.NDArray[np.float64], labels: npt.NDArray[np.int_], target: float) -> float:
-    """The lowest threshold (most recall) whose precision on these pairs reaches ``target``."""
-    order = np.argsort(-scores)
-    hits = np.cumsum(labels[order] == 1)
-    precision = hits / np.arange(1, len(order) + 1)
-    ok = np.nonzero((precision >= target) & (np.arange(1, len(order) + 1) >= MIN_PREDICTED))[0]
-    if len(ok) == 0:
-        return float("inf")
-    return float(scores[order][ok[-1]])
-
-
-def read_pairs(path: str | Path) -> list[Pair]:
-    """A CSV with ``question1,question2,is_duplicate`` (the Quora pairs format)."""
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"question1", "question2", "is_duplicate"} - set(reader.fieldnames or [])
-        if missing:
-            raise ConfigError(f"{path}: missing column(s) {sorted(missing)}; expected question1,question2,is_duplicate")
-        return [(r["question1"], r["question2"], int(r["is_duplicate"])) for r in reader]
-
-
-def embed_texts(embedder: Embedder, texts: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
-    unique = sorted(set(texts))
-    vectors: Vectors = embedder.embed(unique) if unique else np.zeros((0, embedder.dim), dtype=np.float32)
-    return dict(zip(unique, vectors, strict=True))
-
-
-def folds_of(n: int, k: int, seed: int) -> list[npt.NDArray[np.int_]]:
-    """``k`` disjoint index sets covering ``range(n)`` (a seeded shuffle)."""
-    if k < 2 or k > n:
-        raise ConfigError(f"need between 2 and {n} folds, got {k}")
-    order = np.random.default_rng(seed).permutation(n)
-    return [np.sort(order[i::k]) for i in range(k)]
-
-
-@dataclass
-class PairSet:
-    """Labelled pairs with what every method needs: cosines, guard vetoes, texts."""
-
-    pairs: Sequence[Pair]
-    cosines: npt.NDArray[np.float64]
-    vetoed: npt.NDArray[np.bool_]
-    labels: npt.NDArray[np.int_]
-
-    @classmethod
-    def build(cls, pairs: Sequence[Pair], vectors: dict[str, npt.NDArray[np.float32]]) -> PairSet:
-        cosines = np.asarray([float(vectors[a] @ vectors[b]) for a, b, _ in pairs], dtype=np.float64)
-        vetoed = np.asarray([guard_reason(a, b) is not None for a, b, _ in pairs], dtype=bool)
-        return cls(pairs, cosines, vetoed, np.asarray([label for _, _, label in pairs], dtype=np.int_))
-
-    def features(self, idf: dict[str, float]) -> npt.NDArray[np.float64]:
-        return feature_matrix([(a, b) for a, b, _ in self.pairs], self.cosines.tolist(), idf)
 
 
 def fit_with_threshold(
@@ -179,6 +133,20 @@ class FoldResult:
     results: dict[str, OperatingPoint]
 
 
+@dataclass(frozen=True)
+class Reranking:
+    """Fine-tune a cross-encoder and stack it with the trees: ``calibrate_pairs(reranking=...)``.
+
+    ``model_dir``: where the saved calibration's cross-encoder goes (the calibration file refers to
+    it); ``work_dir``: where the cross-fitted folds' models go (a temporary directory by default;
+    a kept one makes a rerun on the same pairs reuse them)."""
+
+    model_dir: Path
+    fine_tuning: FineTuning = field(default_factory=FineTuning)
+    work_dir: Path | None = None
+    calibration_fraction: float = 0.2
+
+
 @dataclass
 class CalibrationReport:
     calibration: Calibration
@@ -187,6 +155,10 @@ class CalibrationReport:
     n_pairs: int
     n_folds: int
     inner_folds: int
+
+    @property
+    def methods(self) -> list[str]:
+        return list(dict.fromkeys(name for _, name in self.pooled))
 
     def spread(self, method: str, attribute: str) -> tuple[float, float, float]:
         """Mean, min and max of a pooled figure over the seeds."""
@@ -214,14 +186,20 @@ class CalibrationReport:
                 f"{name:<17}{seed:>5}{'all':>6}{'':>11}{point.precision:>11.3f}{point.recall:>8.3f}{point.accepted:>10}"
             )
         if len(seeds) > 1:
-            for name in METHODS:
+            for name in self.methods:
                 (p, p_lo, p_hi), (r, r_lo, r_hi) = self.spread(name, "precision"), self.spread(name, "recall")
                 lines.append(
                     f"{name:<17} mean over seeds: precision {p:.3f} ({p_lo:.3f}-{p_hi:.3f}), "
                     f"recall {r:.3f} ({r_lo:.3f}-{r_hi:.3f})"
                 )
-        threshold = self.calibration.threshold
-        lines.append(f"recommended: verifier+guards at threshold {threshold:.4f} (fitted on all pairs)")
+        calibration = self.calibration
+        if calibration.reranker is None:
+            lines.append(f"recommended: verifier+guards at threshold {calibration.threshold:.4f} (fitted on all pairs)")
+        else:
+            lines.append(
+                f"recommended: {RERANKED} at threshold {calibration.threshold:.4f} (fitted on all pairs; "
+                f"cross-encoder in {calibration.reranker.cross_encoder.path})"
+            )
         return "\n".join(lines)
 
 
@@ -234,43 +212,115 @@ def calibrate_pairs(
     inner_folds: int = 4,
     seeds: Sequence[int] = (0,),
     vectors: dict[str, npt.NDArray[np.float32]] | None = None,
+    reranking: Reranking | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> CalibrationReport:
-    """Cross-fit and measure on ``pairs``, then fit the calibration on all of them (see the module docstring)."""
+    """Cross-fit and measure on ``pairs``, then fit the calibration on all of them (see the module docstring).
+
+    With ``reranking``, every fold also fine-tunes a cross-encoder (minutes each on a CPU)."""
+    if reranking is not None:
+        require_torch()  # fail before minutes of work, not after
     if vectors is None:
         vectors = embed_texts(embedder, [t for a, b, _ in pairs for t in (a, b)])
     data = PairSet.build(pairs, vectors)
-    labels = data.labels
+    with tempfile.TemporaryDirectory(prefix="inferopt-calibrate-") as scratch:
+        work_dir = Path(scratch) if reranking is None or reranking.work_dir is None else reranking.work_dir
+        fold_results, pooled = _cross_fit(
+            data, embedder.name, target_precision, folds, inner_folds, seeds, reranking, work_dir, log
+        )
+    everything = np.arange(len(pairs))
+    measured = {f"{name} seed {seed}": vars(point) for (seed, name), point in pooled.items()}
+    if reranking is None:
+        verifier, threshold, _ = fit_with_threshold(
+            data, everything, embedder=embedder.name, target=target_precision, inner_folds=inner_folds, seed=seeds[0]
+        )
+        calibration = Calibration(embedder.name, threshold, verifier, target_precision, measured)
+    else:
+        if log is not None:
+            log(f"fitting the calibration on all {len(pairs)} pairs")
+        fit = _fit_reranked(
+            data, everything, embedder.name, target_precision, reranking, reranking.model_dir, seeds[0], log
+        )
+        calibration = Calibration(embedder.name, fit.threshold, fit.verifier, target_precision, measured, fit.reranker)
+    return CalibrationReport(calibration, fold_results, pooled, len(pairs), folds, inner_folds)
+
+
+def _fit_reranked(
+    data: PairSet,
+    train: npt.NDArray[np.int_],
+    embedder: str,
+    target: float,
+    reranking: Reranking,
+    model_dir: Path,
+    seed: int,
+    log: Callable[[str], None] | None,
+) -> RerankFit:
+    return fit_reranked(
+        data,
+        train,
+        embedder=embedder,
+        target=target,
+        options=reranking.fine_tuning,
+        model_dir=model_dir,
+        calibration_fraction=reranking.calibration_fraction,
+        seed=seed,
+        log=log,
+    )
+
+
+def _cross_fit(
+    data: PairSet,
+    embedder: str,
+    target: float,
+    folds: int,
+    inner_folds: int,
+    seeds: Sequence[int],
+    reranking: Reranking | None,
+    work_dir: Path,
+    log: Callable[[str], None] | None,
+) -> tuple[list[FoldResult], dict[tuple[int, str], OperatingPoint]]:
+    """Every method on every held-out fold of every split seed: (per fold, pooled per seed)."""
+    n, labels = len(data.pairs), data.labels
+    methods = [*METHODS, *([CROSS_ENCODER_ALONE, UNMARGINED, RERANKED] if reranking is not None else [])]
     fold_results: list[FoldResult] = []
     pooled: dict[tuple[int, str], OperatingPoint] = {}
     for seed in seeds:
-        accepted = {name: np.zeros(len(pairs), dtype=bool) for name in METHODS}
-        for k, test in enumerate(folds_of(len(pairs), folds, seed)):
-            train = np.setdiff1d(np.arange(len(pairs)), test)
+        accepted = {name: np.zeros(n, dtype=bool) for name in methods}
+        for k, test in enumerate(folds_of(n, folds, seed)):
+            train = np.setdiff1d(np.arange(n), test)
             verifier, threshold, features = fit_with_threshold(
-                data, train, embedder=embedder.name, target=target_precision, inner_folds=inner_folds, seed=seed
+                data, train, embedder=embedder, target=target, inner_folds=inner_folds, seed=seed
             )
             guarded = np.where(data.vetoed, -1.0, data.cosines)
-            verified = np.zeros(len(pairs))
+            verified = np.zeros(n)
             verified[test] = np.where(data.vetoed[test], 0.0, verifier.score_features(features[test]))
             scores = {
-                "cosine": (data.cosines, threshold_for(data.cosines[train], labels[train], target_precision)),
-                "cosine+guards": (guarded, threshold_for(guarded[train], labels[train], target_precision)),
+                "cosine": (data.cosines, threshold_for(data.cosines[train], labels[train], target)),
+                "cosine+guards": (guarded, threshold_for(guarded[train], labels[train], target)),
                 "verifier+guards": (verified, threshold),
             }
+            if reranking is not None:
+                if log is not None:
+                    log(f"seed {seed}, fold {k + 1}/{folds}: fitting the re-ranker on {len(train)} pairs")
+                fit = _fit_reranked(
+                    data, train, embedder, target, reranking, work_dir / f"seed{seed}-fold{k}", seed, log
+                )
+                reranked, alone = np.zeros(n), np.full(n, -np.inf)
+                reranked[test], alone[test] = fit.scores(data, test)
+                scores[CROSS_ENCODER_ALONE] = (alone, fit.alone_threshold)
+                scores[UNMARGINED] = (reranked, fit.unmargined_threshold)
+                scores[RERANKED] = (reranked, fit.threshold)
             results = {}
             for name, (score, cut) in scores.items():
                 results[name] = operating_point(score[test], labels[test], cut)
                 accepted[name][test] = score[test] >= cut
             fold_results.append(FoldResult(seed, k, results))
-        for name in METHODS:
+            if log is not None:
+                shown = ", ".join(f"{name} {p.precision:.3f}/{p.recall:.3f}" for name, p in results.items())
+                log(f"seed {seed}, fold {k + 1}/{folds} held out, precision/recall: {shown}")
+        for name in methods:
             pooled[(seed, name)] = operating_point(accepted[name].astype(np.float64), labels, 0.5)
-    everything = np.arange(len(pairs))
-    verifier, threshold, _ = fit_with_threshold(
-        data, everything, embedder=embedder.name, target=target_precision, inner_folds=inner_folds, seed=seeds[0]
-    )
-    measured = {f"{name} seed {seed}": vars(point) for (seed, name), point in pooled.items()}
-    calibration = Calibration(embedder.name, threshold, verifier, target_precision, measured)
-    return CalibrationReport(calibration, fold_results, pooled, len(pairs), folds, inner_folds)
+    return fold_results, pooled
 
 
 def calibrate_file(
@@ -280,6 +330,8 @@ def calibrate_file(
     embedder: str = "minilm",
     folds: int = 5,
     seeds: Sequence[int] = (0,),
+    reranking: Reranking | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> CalibrationReport:
     return calibrate_pairs(
         read_pairs(path),
@@ -287,4 +339,6 @@ def calibrate_file(
         target_precision=target_precision,
         folds=folds,
         seeds=seeds,
+        reranking=reranking,
+        log=log,
     )
