@@ -122,6 +122,13 @@ def quality_table(report: CalibrationReport) -> None:
     for name in report.methods:
         (p, p_lo, p_hi), (r, r_lo, r_hi) = report.spread(name, "precision"), report.spread(name, "recall")
         print(f"{name:<18}{f'{p:.3f} ({p_lo:.3f}-{p_hi:.3f})':>38}{f'{r:.3f} ({r_lo:.3f}-{r_hi:.3f})':>30}")
+    target = report.calibration.target_precision
+    print(f"\nthe held-out scores' curve (each seed's folds together): the most recall at precision >= {target:.2f}")
+    print("(read off the held-out labels, so no method could pick this threshold: it measures the scores)")
+    print(f"{'method':<18}" + "".join(f"{f'seed {seed}: P / R':>20}" for seed in seeds))
+    for name in report.methods:
+        cells = [report.curve[(seed, name)] for seed in seeds]
+        print(f"{name:<18}" + "".join(f"{f'{c.precision:.3f} / {c.recall:.3f}':>20}" for c in cells))
 
 
 async def false_hits(embedder: Embedder, calibrations: dict[str, Calibration | None]) -> None:

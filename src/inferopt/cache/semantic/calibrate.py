@@ -155,6 +155,10 @@ class CalibrationReport:
     n_pairs: int
     n_folds: int
     inner_folds: int
+    # (seed, method) -> the most recall at the target precision on the held-out scores of every fold
+    # together: the quality of the scores themselves (the read-off needs the held-out labels, so no
+    # method could choose this threshold; ``pooled`` is what its own threshold gives)
+    curve: dict[tuple[int, str], OperatingPoint] = field(default_factory=dict)
 
     @property
     def methods(self) -> list[str]:
@@ -182,6 +186,11 @@ class CalibrationReport:
                 )
         lines.append("pooled over the held-out folds:")
         for (seed, name), point in sorted(self.pooled.items()):
+            lines.append(
+                f"{name:<17}{seed:>5}{'all':>6}{'':>11}{point.precision:>11.3f}{point.recall:>8.3f}{point.accepted:>10}"
+            )
+        lines.append("the held-out scores' own curve: the most recall at the target precision, read off the labels:")
+        for (seed, name), point in sorted(self.curve.items()):
             lines.append(
                 f"{name:<17}{seed:>5}{'all':>6}{'':>11}{point.precision:>11.3f}{point.recall:>8.3f}{point.accepted:>10}"
             )
@@ -225,7 +234,7 @@ def calibrate_pairs(
     data = PairSet.build(pairs, vectors)
     with tempfile.TemporaryDirectory(prefix="inferopt-calibrate-") as scratch:
         work_dir = Path(scratch) if reranking is None or reranking.work_dir is None else reranking.work_dir
-        fold_results, pooled = _cross_fit(
+        fold_results, pooled, curve = _cross_fit(
             data, embedder.name, target_precision, folds, inner_folds, seeds, reranking, work_dir, log
         )
     everything = np.arange(len(pairs))
@@ -242,7 +251,7 @@ def calibrate_pairs(
             data, everything, embedder.name, target_precision, reranking, reranking.model_dir, seeds[0], log
         )
         calibration = Calibration(embedder.name, fit.threshold, fit.verifier, target_precision, measured, fit.reranker)
-    return CalibrationReport(calibration, fold_results, pooled, len(pairs), folds, inner_folds)
+    return CalibrationReport(calibration, fold_results, pooled, len(pairs), folds, inner_folds, curve)
 
 
 def _fit_reranked(
@@ -278,14 +287,16 @@ def _cross_fit(
     reranking: Reranking | None,
     work_dir: Path,
     log: Callable[[str], None] | None,
-) -> tuple[list[FoldResult], dict[tuple[int, str], OperatingPoint]]:
-    """Every method on every held-out fold of every split seed: (per fold, pooled per seed)."""
+) -> tuple[list[FoldResult], dict[tuple[int, str], OperatingPoint], dict[tuple[int, str], OperatingPoint]]:
+    """Every method on every held-out fold of every split seed: (per fold, pooled per seed, curve per seed)."""
     n, labels = len(data.pairs), data.labels
     methods = [*METHODS, *([CROSS_ENCODER_ALONE, UNMARGINED, RERANKED] if reranking is not None else [])]
     fold_results: list[FoldResult] = []
     pooled: dict[tuple[int, str], OperatingPoint] = {}
+    curve: dict[tuple[int, str], OperatingPoint] = {}
     for seed in seeds:
         accepted = {name: np.zeros(n, dtype=bool) for name in methods}
+        held_out = {name: np.zeros(n) for name in methods}
         for k, test in enumerate(folds_of(n, folds, seed)):
             train = np.setdiff1d(np.arange(n), test)
             verifier, threshold, features = fit_with_threshold(
@@ -314,13 +325,16 @@ def _cross_fit(
             for name, (score, cut) in scores.items():
                 results[name] = operating_point(score[test], labels[test], cut)
                 accepted[name][test] = score[test] >= cut
+                held_out[name][test] = score[test]
             fold_results.append(FoldResult(seed, k, results))
             if log is not None:
                 shown = ", ".join(f"{name} {p.precision:.3f}/{p.recall:.3f}" for name, p in results.items())
                 log(f"seed {seed}, fold {k + 1}/{folds} held out, precision/recall: {shown}")
         for name in methods:
             pooled[(seed, name)] = operating_point(accepted[name].astype(np.float64), labels, 0.5)
-    return fold_results, pooled
+            scores_of = held_out[name]
+            curve[(seed, name)] = operating_point(scores_of, labels, threshold_for(scores_of, labels, target))
+    return fold_results, pooled, curve
 
 
 def calibrate_file(
