@@ -15,7 +15,7 @@ whose precision on the slice reaches the target lands on unseen pairs at 0.899 o
 target of 0.90, give or take 0.03 per fold. The cache promises the target, so the threshold asks
 the slice's precision to reach it with :data:`STANDARD_ERRORS` of its binomial standard error to
 spare (measured the same way: 0.910 on average, for 14% less recall; on the Quora held-out folds
-both landed lower, 0.886 and 0.898 pooled: docs/caching.md).
+both landed lower, 0.893 and 0.900 pooled, means of four split seeds: docs/caching.md).
 """
 
 from __future__ import annotations
