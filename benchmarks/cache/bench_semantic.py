@@ -126,7 +126,7 @@ def quality_table(report: CalibrationReport) -> None:
     print(f"\nthe held-out scores' curve (each seed's folds together): the most recall at precision >= {target:.2f}")
     print("(read off the held-out labels, so no method could pick this threshold: it measures the scores)")
     print(f"{'method':<18}" + "".join(f"{f'seed {seed}: P / R':>20}" for seed in seeds))
-    for name in report.methods:
+    for name in (name for name in report.methods if (seeds[0], name) in report.curve):
         cells = [report.curve[(seed, name)] for seed in seeds]
         print(f"{name:<18}" + "".join(f"{f'{c.precision:.3f} / {c.recall:.3f}':>20}" for c in cells))
 

@@ -140,6 +140,16 @@ def test_threshold_for_a_target_precision_and_its_operating_point() -> None:
     assert threshold_for(scores, np.zeros(100, dtype=int), 0.5) == float("inf")
 
 
+def test_tied_scores_are_cut_together_so_the_landed_precision_is_the_one_chosen() -> None:
+    # 30 distinct duplicates on top, then 40 pairs tied at 0.5 of which only 10 are duplicates: the
+    # 30th-plus-a-few position clears 0.9 on its own, but a cut at 0.5 accepts all 40 tied pairs
+    scores = np.array([1.0 - i / 100 for i in range(30)] + [0.5] * 40)
+    labels = np.array([1] * 30 + [1] * 10 + [0] * 30)
+    threshold = threshold_for(scores, labels, 0.9)
+    assert threshold > 0.5
+    assert operating_point(scores, labels, threshold).precision >= 0.9
+
+
 def test_a_margin_of_standard_errors_keeps_the_threshold_where_precision_is_well_clear_of_the_target() -> None:
     scores = np.linspace(1.0, 0.0, 400)
     labels = np.array([1] * 20 + [1, 1, 1, 1, 1, 1, 1, 1, 1, 0] * 20 + [1, 0] * 40 + [0] * 100)
@@ -174,6 +184,10 @@ def test_calibration_is_cross_fitted_on_held_out_folds_and_round_trips(tmp_path:
         assert sum(p.accepted for p in folds) == report.pooled[(seed, "verifier+guards")].accepted
     ours = report.pooled[(0, "verifier+guards")]
     assert ours.precision >= 0.85 and ours.recall > 0.5
+    # the held-out curve's read-off reaches the target on the pairs it reads, per seed and method
+    assert set(report.curve) == {(seed, name) for seed in (0, 1) for name in report.methods}
+    for point in report.curve.values():
+        assert point.accepted == 0 or point.precision >= 0.9
     path = tmp_path / "calibration.json"
     report.calibration.save(path)
     loaded = Calibration.load(path)

@@ -157,7 +157,8 @@ class CalibrationReport:
     inner_folds: int
     # (seed, method) -> the most recall at the target precision on the held-out scores of every fold
     # together: the quality of the scores themselves (the read-off needs the held-out labels, so no
-    # method could choose this threshold; ``pooled`` is what its own threshold gives)
+    # method could choose this threshold; ``pooled`` is what its own threshold gives). The re-ranker
+    # without margin has no row: its scores are the re-ranker's.
     curve: dict[tuple[int, str], OperatingPoint] = field(default_factory=dict)
 
     @property
@@ -332,8 +333,9 @@ def _cross_fit(
                 log(f"seed {seed}, fold {k + 1}/{folds} held out, precision/recall: {shown}")
         for name in methods:
             pooled[(seed, name)] = operating_point(accepted[name].astype(np.float64), labels, 0.5)
-            scores_of = held_out[name]
-            curve[(seed, name)] = operating_point(scores_of, labels, threshold_for(scores_of, labels, target))
+            if name != UNMARGINED:  # the re-ranker's scores, only its threshold differs: the same curve
+                scores_of = held_out[name]
+                curve[(seed, name)] = operating_point(scores_of, labels, threshold_for(scores_of, labels, target))
     return fold_results, pooled, curve
 
 

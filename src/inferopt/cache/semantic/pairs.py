@@ -48,16 +48,19 @@ def threshold_for(
     """The lowest threshold (most recall) whose precision on these pairs reaches ``target``.
 
     With ``standard_errors`` > 0, the precision must reach it after subtracting that many of its
-    binomial standard errors (a margin for the sampling error of the pairs it is chosen on)."""
+    binomial standard errors (a margin for the sampling error of the pairs it is chosen on).
+    Only the last of equal scores can be the cut: ``score >= threshold`` accepts all of them."""
     order = np.argsort(-scores)
+    ranked = scores[order]
     accepted = np.arange(1, len(order) + 1)
     hits = np.cumsum(labels[order] == 1)
     precision = hits / accepted
     margin = standard_errors * np.sqrt(precision * (1 - precision) / accepted)
-    ok = np.nonzero((precision - margin >= target) & (accepted >= MIN_PREDICTED))[0]
+    last_of_ties = np.append(ranked[1:] < ranked[:-1], True)
+    ok = np.nonzero(last_of_ties & (precision - margin >= target) & (accepted >= MIN_PREDICTED))[0]
     if len(ok) == 0:
         return float("inf")
-    return float(scores[order][ok[-1]])
+    return float(ranked[ok[-1]])
 
 
 def read_pairs(path: str | Path) -> list[Pair]:
