@@ -18,7 +18,7 @@ from inferopt.cache.semantic.cross_encoder import CrossEncoder
 from inferopt.cache.semantic.embedder import Vectors, normalise_rows
 from inferopt.cache.semantic.features import FEATURE_NAMES
 from inferopt.cache.semantic.rerank import Reranker, Stacker
-from inferopt.cache.semantic.verifier import Verifier
+from inferopt.cache.semantic.verifier import PairVerifier
 from inferopt.types import ChatRequest, Message
 
 DIM = 384
@@ -61,12 +61,12 @@ def ask(text: str, history: list[Message] | None = None) -> ChatRequest:
     return ChatRequest(model="gpt-4o-mini", messages=[*(history or []), Message("user", text)], temperature=0)
 
 
-def timing_verifier(embedder: str) -> Verifier:
+def timing_verifier(embedder: str) -> PairVerifier:
     """A verifier of the default size (300 depth-4 trees) fitted on random features: timing only."""
     rng = np.random.default_rng(0)
     features = rng.random((2000, len(FEATURE_NAMES)))
     labels = (features[:, 0] + 0.3 * rng.random(2000) > 0.65).astype(int)
-    return Verifier(fit_trees(features, labels), {"word": 1.0}, embedder)
+    return PairVerifier(fit_trees(features, labels), {"word": 1.0}, embedder)
 
 
 def row(label: str, wall: list[float], cpu: list[float] | None = None) -> tuple[float, float]:

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from inferopt.routing.cascade import Cascade, Stage
 from inferopt.routing.checks import Verifier
-from inferopt.routing.data import read_outcomes
 from inferopt.routing.fallback import Balanced, Fallback
 from inferopt.routing.learned import KnnRouter
 from inferopt.routing.learned_model import LearnedRouter
+from inferopt.routing.outcome_files import read_outcomes
 from inferopt.routing.rules import RuleRouter
 from inferopt.testing import FunctionModel
 from inferopt.types import ChatRequest, Model

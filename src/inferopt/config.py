@@ -36,7 +36,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from inferopt.errors import ConfigError
+from inferopt.errors import ConfigError, InvalidArgumentError
 
 CONFIG_ENV = "INFEROPT_CONFIG"
 DEFAULT_FILE = "inferopt.yaml"
@@ -67,7 +67,7 @@ class ProviderConfig(_Strict):
     @classmethod
     def _no_literal_keys(cls, data: Any) -> Any:
         if isinstance(data, dict) and "api_key" in data:
-            raise ValueError(
+            raise InvalidArgumentError(
                 "API keys do not belong in config files (they get committed and shared); put the key in an "
                 "environment variable and name that variable with api_key_env"
             )
@@ -118,19 +118,21 @@ class Config(_Strict):
     def _one_key_per_layer(cls, stack: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for i, layer in enumerate(stack):
             if len(layer) != 1:
-                raise ValueError(f"stack[{i}] must have exactly one key (the wrapper name), got {sorted(layer)}")
+                raise InvalidArgumentError(
+                    f"stack[{i}] must have exactly one key (the wrapper name), got {sorted(layer)}"
+                )
         return stack
 
     @model_validator(mode="after")
     def _references_exist(self) -> Config:
         for name, alias in self.models.items():
             if alias.provider not in self.providers:
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"models.{name}.provider is {alias.provider!r}, which is not declared under providers "
                     f"(declared: {sorted(self.providers) or 'none'}); add it under providers or fix the name"
                 )
         if self.default_model and self.providers and not self._known_model(self.default_model):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"default_model {self.default_model!r} is neither an alias under models, 'provider/model' nor "
                 f"'router/<name>'; aliases: {sorted(self.models) or 'none'}; routers: {sorted(self.routers) or 'none'}"
             )

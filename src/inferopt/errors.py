@@ -8,6 +8,10 @@
     ├── PricingError                a price file that cannot be read
     ├── BudgetExceededError         a spend limit would be crossed
     ├── NoFeasibleOptionError       no option meets the constraints (names the closest one)
+    ├── InvalidArgumentError        an argument out of its range or of the wrong kind (also a ValueError)
+    ├── OutcomeDataError            a recorded-outcomes file is missing, empty or in no known format
+    ├── RouterFileError             a saved router file is missing, damaged or of another version
+    ├── KeyLimitError               a virtual key may not make this call (model, RPM/TPM, revoked)
     └── ProviderError               anything that went wrong talking to a provider
         ├── ProviderHTTPError       the provider answered with an error status (status, request id)
         │   ├── AuthenticationError     401/403
@@ -79,6 +83,31 @@ class NoFeasibleOptionError(InferoptError):
     def __init__(self, message: str, *, closest: str | None = None) -> None:
         super().__init__(message)
         self.closest = closest
+
+
+class InvalidArgumentError(InferoptError, ValueError):
+    """An argument is out of its range or of the wrong kind; the message names it and the fix.
+
+    It is a ``ValueError`` too, so code written against the standard contract keeps working.
+    """
+
+
+class OutcomeDataError(InferoptError):
+    """A recorded-outcomes file is missing, empty or not in a known format."""
+
+
+class RouterFileError(InferoptError):
+    """A saved router file is missing, damaged or from an incompatible version."""
+
+
+class KeyLimitError(InferoptError):
+    """A virtual key may not make this call (wrong key, model not allowed, RPM/TPM reached)."""
+
+    def __init__(self, message: str, *, status: int, code: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.retry_after_s = retry_after_s
 
 
 class ProviderError(InferoptError):

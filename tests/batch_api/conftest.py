@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from inferopt.emulator import EmulatorConfig, EmulatorServer, ProfileOverrides
-from inferopt.emulator.config import BatchLimits
+from inferopt.emulator.config import EmulatorBatchLimits
 
 DELAY_S = 600.0
 
@@ -64,8 +64,8 @@ def server(make_server: Callable[..., EmulatorServer]) -> EmulatorServer:
 
 
 @pytest.fixture
-def small_limits() -> BatchLimits:
-    return BatchLimits(
+def small_limits() -> EmulatorBatchLimits:
+    return EmulatorBatchLimits(
         openai_max_requests=5, openai_max_bytes=2_000, anthropic_max_requests=5, anthropic_max_bytes=3_000
     )
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from inferopt.emulator import EmulatorServer
-from inferopt.emulator.config import BatchLimits
+from inferopt.emulator.config import EmulatorBatchLimits
 
 DELAY_S = 600.0
 MODEL = "claude-haiku-4-5"
@@ -106,7 +106,7 @@ def test_results_before_the_end_and_bad_requests_are_refused(
 
 
 def test_limits_reject_too_many_requests_and_too_many_bytes(
-    closing: Callable[[Any], Any], make_server: Callable[..., EmulatorServer], small_limits: BatchLimits
+    closing: Callable[[Any], Any], make_server: Callable[..., EmulatorServer], small_limits: EmulatorBatchLimits
 ) -> None:
     client = closing(client_for(make_server(batch_limits=small_limits)))
     with pytest.raises(anthropic.BadRequestError, match="at most 5 items"):

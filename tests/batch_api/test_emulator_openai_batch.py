@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from inferopt.emulator import EmulatorServer
-from inferopt.emulator.config import BatchLimits
+from inferopt.emulator.config import EmulatorBatchLimits
 
 DELAY_S = 600.0
 
@@ -139,7 +139,7 @@ def test_invalid_input_lines_fail_the_batch_with_line_numbers(
 def test_limits_reject_too_many_requests_and_too_large_files(
     closing: Callable[[Any], Any],
     make_server: Callable[..., EmulatorServer],
-    small_limits: BatchLimits,
+    small_limits: EmulatorBatchLimits,
     openai_lines: Callable[..., bytes],
 ) -> None:
     client = closing(client_for(make_server(batch_limits=small_limits)))

@@ -10,7 +10,7 @@ import pytest
 
 from inferopt.emulator import EmulatorServer
 from inferopt.gateway.anthropic_routes import parse_anthropic
-from inferopt.gateway.validation import Limits, ParsedChat
+from inferopt.gateway.validation import ParsedChat, RequestLimits
 from inferopt.providers.anthropic import build_body
 from inferopt.testing import FunctionModel
 from inferopt.types import ChatRequest
@@ -81,7 +81,7 @@ def test_anthropic_request_maps_to_the_same_upstream_body_it_came_from() -> None
         "temperature": 0.5,
         "top_k": 5,
     }
-    parsed = parse_anthropic(original, Limits())
+    parsed = parse_anthropic(original, RequestLimits())
     assert isinstance(parsed, ParsedChat)
     assert parsed.request.extra == {"top_k": 5}  # unmapped fields pass through
     again = build_body(parsed.request, stream=False)

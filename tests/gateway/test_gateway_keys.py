@@ -17,7 +17,7 @@ import pytest
 from inferopt.gateway.keys import KeyStore
 from inferopt.gateway.keys_sqlite import SQLiteKeyStore
 from inferopt.gateway.usage import estimate_of
-from inferopt.gateway.validation import Limits, ParsedChat, parse_openai_chat
+from inferopt.gateway.validation import ParsedChat, RequestLimits, parse_openai_chat
 from inferopt.pricing import default_catalog
 from inferopt.testing import FunctionModel
 from inferopt.types import ChatRequest
@@ -65,7 +65,7 @@ def gated_model(release: threading.Event) -> FunctionModel:
 async def test_concurrent_requests_through_two_gateways_cannot_overspend_one_budget(
     store_pair: Callable[[], KeyStore], start_gateway: Any
 ) -> None:
-    parsed = parse_openai_chat({"model": MODEL, "messages": USER, "max_tokens": 100}, Limits())
+    parsed = parse_openai_chat({"model": MODEL, "messages": USER, "max_tokens": 100}, RequestLimits())
     assert isinstance(parsed, ParsedChat)
     worst_case = estimate_of(parsed.request, MODEL, default_catalog(), 1024).usd
     admin = store_pair()
@@ -178,7 +178,7 @@ async def test_a_stream_cut_short_settles_to_what_was_streamed(start_gateway: An
             if reserved == 0:
                 break
             await asyncio.sleep(0.02)
-    parsed = parse_openai_chat({"model": "gpt-4o", "messages": USER, "max_tokens": 300}, Limits())
+    parsed = parse_openai_chat({"model": "gpt-4o", "messages": USER, "max_tokens": 300}, RequestLimits())
     assert isinstance(parsed, ParsedChat)
     worst_case = estimate_of(parsed.request, "gpt-4o", default_catalog(), 1024)
     prompt_only = estimate_of(replace(parsed.request, max_tokens=None), "gpt-4o", default_catalog(), 0).usd

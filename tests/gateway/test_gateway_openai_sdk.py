@@ -126,9 +126,9 @@ def test_the_sdk_raises_its_usual_error_for_a_gateway_400(emulator: EmulatorServ
 
 def test_invalid_json_and_oversized_bodies_are_refused_before_any_upstream_call(start_gateway: Any) -> None:
     calls = FunctionModel(lambda request: "never")
-    from inferopt.gateway.validation import Limits
+    from inferopt.gateway.validation import RequestLimits
 
-    gateway = start_gateway(models={"m": calls}, limits=Limits(max_body_bytes=2000))
+    gateway = start_gateway(models={"m": calls}, limits=RequestLimits(max_body_bytes=2000))
     url = gateway.openai_base_url + "/chat/completions"
     bad = httpx.post(url, content=b"{not json", headers={"content-type": "application/json"})
     assert bad.status_code == 400 and "not valid JSON" in bad.json()["error"]["message"]

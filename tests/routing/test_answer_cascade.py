@@ -60,8 +60,8 @@ def test_route_eval_replays_an_answer_cascade_and_rejects_a_bad_spec() -> None:
 
 
 def test_saved_cascade_loads_with_its_knob_and_decides_the_same(tmp_path: Path) -> None:
+    from inferopt.errors import RouterFileError
     from inferopt.routing.answer_cascade_file import load_pattern_cascade, save_pattern_cascade
-    from inferopt.routing.learned import RouterFileError
 
     data = read_routerbench([FIXTURE], with_answers=True)
     train, test = data.split(0.5, seed=0)

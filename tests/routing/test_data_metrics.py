@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from inferopt.routing.data import OutcomeDataError, read_outcomes, read_routellm_mmlu
+from inferopt.errors import OutcomeDataError
+from inferopt.routing.data import read_routellm_mmlu
 from inferopt.routing.evaluate import evaluate, oracle_report, random_router_report
 from inferopt.routing.metrics import Point, aiq, apgr, cpt, pgr, upper_hull
+from inferopt.routing.outcome_files import read_outcomes
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

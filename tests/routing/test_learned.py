@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from inferopt.routing.data import read_outcomes
+from inferopt.errors import RouterFileError
 from inferopt.routing.evaluate import evaluate, weak_and_strong
-from inferopt.routing.learned import KnnRouter, RouterFileError, knob_grid
+from inferopt.routing.learned import KnnRouter, knob_grid
 from inferopt.routing.learned_model import LearnedRouter
+from inferopt.routing.outcome_files import read_outcomes
 from inferopt.testing import FunctionModel
 from inferopt.types import ChatRequest
 

@@ -10,8 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from inferopt.cli.main import cli
-from inferopt.routing.data import MMLU_STRONG, MMLU_WEAK, OutcomeDataError, read_outcomes
+from inferopt.errors import OutcomeDataError
+from inferopt.routing.data import MMLU_STRONG, MMLU_WEAK
 from inferopt.routing.mt_bench import read_mt_bench
+from inferopt.routing.outcome_files import read_outcomes
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mt_bench"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from inferopt.routing.data import read_outcomes
 from inferopt.routing.evaluate import evaluate
 from inferopt.routing.learned import KnnRouter, knob_grid
+from inferopt.routing.outcome_files import read_outcomes
 
 pytest.importorskip("numpy", reason="the learned router needs numpy: pip install 'inferopt[routing]'")
 

@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from inferopt.errors import InvalidArgumentError
 from inferopt.types import ChatResponse, Usage
 
 ENTRY_VERSION = 1
@@ -36,10 +37,10 @@ class CachedAnswer:
         try:
             data = json.loads(raw)
             if data.get("v") != ENTRY_VERSION:
-                raise ValueError(f"cache entry version {data.get('v')!r}, expected {ENTRY_VERSION}")
+                raise InvalidArgumentError(f"cache entry version {data.get('v')!r}, expected {ENTRY_VERSION}")
             fields = dict(data["response"])
             fields["usage"] = Usage(**fields["usage"])
             response = ChatResponse(**fields)
         except (KeyError, TypeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"unreadable cache entry: {exc}") from exc
+            raise InvalidArgumentError(f"unreadable cache entry: {exc}") from exc
         return cls(response, data.get("chunks"), float(data.get("created_at", 0.0)), data.get("extra") or {})

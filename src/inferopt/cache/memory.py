@@ -7,6 +7,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 
 from inferopt.cache.backend import StatsDeltas, namespace_of
+from inferopt.errors import InvalidArgumentError
 
 
 class MemoryBackend:
@@ -23,7 +24,7 @@ class MemoryBackend:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_entries < 1 or max_bytes < 1:
-            raise ValueError("max_entries and max_bytes must be at least 1")
+            raise InvalidArgumentError("max_entries and max_bytes must be at least 1")
         self.url = "memory://"
         self.max_entries = max_entries
         self.max_bytes = max_bytes

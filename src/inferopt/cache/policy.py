@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from inferopt.errors import InvalidArgumentError
 from inferopt.types import ChatRequest
 
 CACHE_OPTION = "cache"
@@ -50,9 +51,9 @@ class CachePolicy:
 
     def __post_init__(self) -> None:
         if not self.namespace or ":" in self.namespace:
-            raise ValueError(f"namespace {self.namespace!r} must be non-empty and contain no ':'")
+            raise InvalidArgumentError(f"namespace {self.namespace!r} must be non-empty and contain no ':'")
         if self.ttl_s is not None and self.ttl_s <= 0:
-            raise ValueError(f"ttl_s must be positive or None, got {self.ttl_s}")
+            raise InvalidArgumentError(f"ttl_s must be positive or None, got {self.ttl_s}")
 
     def namespace_for(self, request: ChatRequest) -> str:
         requested = request.options.get(NAMESPACE_OPTION)
@@ -60,7 +61,7 @@ class CachePolicy:
             return self.namespace
         name = str(requested)
         if not name or ":" in name:
-            raise ValueError(f"request option namespace={name!r} must be non-empty and contain no ':'")
+            raise InvalidArgumentError(f"request option namespace={name!r} must be non-empty and contain no ':'")
         return name
 
     def normalises(self, namespace: str) -> bool:
@@ -69,7 +70,7 @@ class CachePolicy:
     def action_for(self, request: ChatRequest) -> Action:
         mode = request.options.get(CACHE_OPTION)
         if mode is not None and mode not in _MODES:
-            raise ValueError(f"request option cache={mode!r} is not one of {', '.join(_MODES)}")
+            raise InvalidArgumentError(f"request option cache={mode!r} is not one of {', '.join(_MODES)}")
         if mode == "bypass":
             return Action.BYPASS
         if mode == "refresh":

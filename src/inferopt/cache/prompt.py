@@ -34,7 +34,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
 
 from inferopt.cache.keys import canonical_json
-from inferopt.errors import PricingError, UnknownModelError
+from inferopt.errors import InvalidArgumentError, PricingError, UnknownModelError
 from inferopt.pricing import PriceCatalog, cost_of
 from inferopt.tokens import count_tokens
 from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent, Usage
@@ -218,9 +218,9 @@ class PromptCached:
         catalog: PriceCatalog | None = None,
     ) -> None:
         if ttl not in ("5m", "1h"):
-            raise ValueError(f"ttl must be '5m' or '1h', got {ttl!r}")
+            raise InvalidArgumentError(f"ttl must be '5m' or '1h', got {ttl!r}")
         if provider not in ("auto", "anthropic", "openai"):
-            raise ValueError(f"provider must be 'auto', 'anthropic' or 'openai', got {provider!r}")
+            raise InvalidArgumentError(f"provider must be 'auto', 'anthropic' or 'openai', got {provider!r}")
         self.inner = inner
         self.provider = provider
         self.ttl = ttl

@@ -17,7 +17,7 @@ from rich.table import Table
 from inferopt.cli.common import clean_errors
 from inferopt.routing.answer_cascade import PatternCascade, escalate_at_for_budget, replay_pattern_cascade
 from inferopt.routing.answer_cascade_file import save_pattern_cascade
-from inferopt.routing.data import Outcomes, read_outcomes
+from inferopt.routing.data import Outcomes
 from inferopt.routing.evaluate import (
     AgreementStage,
     RouterReport,
@@ -27,6 +27,7 @@ from inferopt.routing.evaluate import (
     weak_and_strong,
 )
 from inferopt.routing.learned import COST_ESTIMATES, KnnRouter, knob_grid, prompt_fingerprint
+from inferopt.routing.outcome_files import read_outcomes
 
 _data_argument = click.argument("data", type=click.Path(exists=True))
 _split_options = [

@@ -153,7 +153,7 @@ def create_key(
     cache_namespace: str | None,
 ) -> None:
     """Create a key and print its secret (shown once; only its hash is stored)."""
-    from inferopt.gateway.keys import open_key_store
+    from inferopt.gateway.key_stores import open_key_store
 
     async def create() -> tuple[Any, str]:
         store = open_key_store(store_url)
@@ -179,7 +179,7 @@ def create_key(
 @clean_errors
 def list_keys(store_url: str) -> None:
     """List keys with their limits and spend."""
-    from inferopt.gateway.keys import open_key_store
+    from inferopt.gateway.key_stores import open_key_store
 
     async def rows() -> list[str]:
         store = open_key_store(store_url)
@@ -207,7 +207,7 @@ def list_keys(store_url: str) -> None:
 @clean_errors
 def revoke_key(store_url: str, key_id: str) -> None:
     """Revoke a key by its id (key_...)."""
-    from inferopt.gateway.keys import open_key_store
+    from inferopt.gateway.key_stores import open_key_store
 
     async def revoke() -> bool:
         store = open_key_store(store_url)

@@ -86,7 +86,7 @@ OPENAI = _Dialect(
     error_body=lambda failure, _request_id: wire_openai.error_body(failure),
     limit_headers=openai_headers,
     body=wire_openai.completion_body,
-    writer=wire_openai.ChunkWriter,
+    writer=wire_openai.PlanChunkWriter,
 )
 ANTHROPIC = _Dialect(
     provider="anthropic",
@@ -97,7 +97,7 @@ ANTHROPIC = _Dialect(
     error_body=wire_anthropic.error_body,
     limit_headers=lambda decision: anthropic_headers(decision, time.time()),
     body=lambda plan, message_id, _created: wire_anthropic.message_body(plan, message_id),
-    writer=lambda plan, message_id, _created, _usage: wire_anthropic.EventWriter(plan, message_id),
+    writer=lambda plan, message_id, _created, _usage: wire_anthropic.PlanEventWriter(plan, message_id),
 )
 
 

@@ -47,7 +47,7 @@ class FaultConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class BatchLimits:
+class EmulatorBatchLimits:
     """Provider Batch API limits the emulator enforces: by default the providers' published ones.
 
     OpenAI: 50,000 requests and 200 MB per batch input file; Anthropic: 100,000 requests or
@@ -75,7 +75,7 @@ class EmulatorConfig:
     - ``clock``/``sleep``: injectable time (monotonic seconds) and latency sleep, for tests.
     - ``batch_delay_s``: how long a Batch API batch takes to complete (seconds of ``clock``).
     - ``batch_error_rate``: share of batch lines that end errored (a seeded draw per line).
-    - ``batch_limits``: request and byte limits of batch input (see :class:`BatchLimits`).
+    - ``batch_limits``: request and byte limits of batch input (see :class:`EmulatorBatchLimits`).
     """
 
     seed: int = 0
@@ -89,7 +89,7 @@ class EmulatorConfig:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     batch_delay_s: float = 5.0
     batch_error_rate: float = 0.0
-    batch_limits: BatchLimits = field(default_factory=BatchLimits)
+    batch_limits: EmulatorBatchLimits = field(default_factory=EmulatorBatchLimits)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.batch_error_rate <= 1.0:

@@ -46,12 +46,12 @@ _ASGI = {"version": "3.0", "spec_version": "2.3"}
 App = Callable[[Scope, Callable[[], Any], Callable[[Message], Any]], Any]
 
 
-class _Exchange:
+class _ServerExchange:
     """One request and its response: the ``receive`` and ``send`` the app is given."""
 
     __slots__ = ("_connection", "_head", "_waiter", "body", "chunked", "complete", "keep_alive", "scope", "started")
 
-    def __init__(self, connection: _Connection, scope: Scope, body: bytes, keep_alive: bool) -> None:
+    def __init__(self, connection: _ServerConnection, scope: Scope, body: bytes, keep_alive: bool) -> None:
         self._connection = connection
         self.scope = scope
         self.body: bytes | None = body
@@ -126,7 +126,7 @@ class _Exchange:
         return b"".join(lines)
 
 
-class _Connection(asyncio.Protocol):
+class _ServerConnection(asyncio.Protocol):
     """One client connection: httptools calls the ``on_*`` methods as it parses requests."""
 
     def __init__(self, server: LeanServer) -> None:
@@ -141,8 +141,8 @@ class _Connection(asyncio.Protocol):
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
-        self._queue: deque[_Exchange] = deque()
-        self._current: _Exchange | None = None
+        self._queue: deque[_ServerExchange] = deque()
+        self._current: _ServerExchange | None = None
         self._task: asyncio.Task[None] | None = None
         self._client: tuple[str, int] | None = None
         self._local: tuple[str, int] | None = None
@@ -214,7 +214,7 @@ class _Connection(asyncio.Protocol):
             RECEIVED_AT: self.loop.time(),
         }
         body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
-        exchange = _Exchange(self, scope, body, self.parser.should_keep_alive())
+        exchange = _ServerExchange(self, scope, body, self.parser.should_keep_alive())
         if self._current is None:
             self._run(exchange)
         else:
@@ -223,11 +223,11 @@ class _Connection(asyncio.Protocol):
                 self.transport.pause_reading()
 
     # serving
-    def _run(self, exchange: _Exchange) -> None:
+    def _run(self, exchange: _ServerExchange) -> None:
         self._current = exchange
         self._task = self.loop.create_task(self._serve(exchange))
 
-    async def _serve(self, exchange: _Exchange) -> None:
+    async def _serve(self, exchange: _ServerExchange) -> None:
         try:
             await self.server.app(exchange.scope, exchange.receive, exchange.send)
         except asyncio.CancelledError:
@@ -290,7 +290,7 @@ class LeanServer:
 
     def __init__(self, app: App) -> None:
         self.app = app
-        self.connections: set[_Connection] = set()
+        self.connections: set[_ServerConnection] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
         self._sweeper: asyncio.TimerHandle | None = None
@@ -303,7 +303,7 @@ class LeanServer:
     async def start(self, sock: socket.socket) -> None:
         """Accept connections on ``sock`` (bound and listening); returns once accepting."""
         self._loop = asyncio.get_running_loop()
-        self._server = await self._loop.create_server(lambda: _Connection(self), sock=sock, backlog=4096)
+        self._server = await self._loop.create_server(lambda: _ServerConnection(self), sock=sock, backlog=4096)
         self._sweeper = self._loop.call_later(_SWEEP_S, self._sweep)
 
     def _sweep(self) -> None:

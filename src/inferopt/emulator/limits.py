@@ -22,7 +22,7 @@ Header = tuple[bytes, bytes]
 WINDOW_S = 60.0
 
 
-class TokenBucket:
+class EmulatedTokenBucket:
     """A bucket of ``capacity`` units refilled at ``capacity / 60`` per second."""
 
     __slots__ = ("capacity", "level", "rate", "updated")
@@ -74,8 +74,8 @@ class RateLimiter:
     """All buckets of one emulator, keyed by (tenant, model)."""
 
     def __init__(self) -> None:
-        self._requests: dict[tuple[bytes, str], TokenBucket] = {}
-        self._tokens: dict[tuple[bytes, str], TokenBucket] = {}
+        self._requests: dict[tuple[bytes, str], EmulatedTokenBucket] = {}
+        self._tokens: dict[tuple[bytes, str], EmulatedTokenBucket] = {}
         self._blocked_until: dict[tuple[bytes, str], float] = {}
 
     def block(self, tenant: bytes, model: str, until: float) -> None:
@@ -112,18 +112,18 @@ class RateLimiter:
 
     @staticmethod
     def _bucket(
-        buckets: dict[tuple[bytes, str], TokenBucket], key: tuple[bytes, str], limit: int | None, now: float
-    ) -> TokenBucket | None:
+        buckets: dict[tuple[bytes, str], EmulatedTokenBucket], key: tuple[bytes, str], limit: int | None, now: float
+    ) -> EmulatedTokenBucket | None:
         if limit is None:
             return None
         bucket = buckets.get(key)
         if bucket is None or bucket.capacity != limit:
-            bucket = buckets[key] = TokenBucket(limit, now)
+            bucket = buckets[key] = EmulatedTokenBucket(limit, now)
         bucket.refill(now)
         return bucket
 
 
-def _state(bucket: TokenBucket | None) -> LimitState | None:
+def _state(bucket: EmulatedTokenBucket | None) -> LimitState | None:
     if bucket is None:
         return None
     return LimitState(int(bucket.capacity), max(0, int(bucket.level)), bucket.full_in_s())

@@ -171,7 +171,7 @@ def _event(name: str, data: dict[str, Any]) -> str:
     return f"event: {name}\ndata: {_dumps(data)}\n\n"
 
 
-class EventWriter:
+class PlanEventWriter:
     """The SSE events of one streamed message."""
 
     def __init__(self, plan: Plan, message_id: str) -> None:

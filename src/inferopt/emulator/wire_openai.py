@@ -158,7 +158,7 @@ def _plain_completion(plan: Plan, completion_id: str, created: int) -> bytes:
     ).encode()
 
 
-class ChunkWriter:
+class PlanChunkWriter:
     """The SSE lines of one streamed completion; every chunk shares id, created and model."""
 
     def __init__(self, plan: Plan, completion_id: str, created: int, include_usage: bool) -> None:

@@ -13,17 +13,18 @@ from __future__ import annotations
 from inferopt.client import AsyncClient
 from inferopt.config import load_config
 from inferopt.gateway.app import GatewayApp, answer_headers
-from inferopt.gateway.keys import KeyStore, Reservation, VirtualKey, open_key_store
+from inferopt.gateway.key_stores import open_key_store
+from inferopt.gateway.keys import KeyStore, Reservation, VirtualKey
 from inferopt.gateway.metrics import GatewayMetrics
 from inferopt.gateway.metrics_share import shared_metrics_from_env
-from inferopt.gateway.validation import Limits
+from inferopt.gateway.validation import RequestLimits
 
 
 def create_app(
     config_path: str | None = None,
     *,
     keys: str | KeyStore | None = None,
-    limits: Limits | None = None,
+    limits: RequestLimits | None = None,
     cache: str | None = None,
 ) -> GatewayApp:
     """A gateway for the config at ``config_path`` (None: the usual lookup, else the emulator).
@@ -43,7 +44,7 @@ __all__ = [
     "GatewayApp",
     "GatewayMetrics",
     "KeyStore",
-    "Limits",
+    "RequestLimits",
     "Reservation",
     "VirtualKey",
     "answer_headers",

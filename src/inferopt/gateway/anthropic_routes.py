@@ -17,8 +17,8 @@ from typing import Any
 
 from inferopt.gateway.problems import Problem, invalid
 from inferopt.gateway.validation import (
-    Limits,
     ParsedChat,
+    RequestLimits,
     check_max_tokens,
     check_number,
     check_stop,
@@ -116,7 +116,7 @@ def _tool_choice(choice: Any) -> Any:
     return {"auto": "auto", "any": "required", "none": "none"}.get(str(kind), choice)
 
 
-def parse_anthropic(data: dict[str, Any], limits: Limits) -> ParsedChat | Problem:
+def parse_anthropic(data: dict[str, Any], limits: RequestLimits) -> ParsedChat | Problem:
     """A ``/v1/messages`` body as a :class:`ParsedChat`, or the 400 it deserves."""
     model = data.get("model")
     if not isinstance(model, str) or not model:
@@ -171,7 +171,7 @@ def parse_anthropic(data: dict[str, Any], limits: Limits) -> ParsedChat | Proble
     return ParsedChat(request, stream)
 
 
-def parse(body: bytes, limits: Limits) -> ParsedChat | Problem:
+def parse(body: bytes, limits: RequestLimits) -> ParsedChat | Problem:
     data = parse_json_object(body)
     return data if isinstance(data, Problem) else parse_anthropic(data, limits)
 

@@ -47,7 +47,7 @@ from inferopt.gateway.metrics_share import SharedMetrics
 from inferopt.gateway.problems import Problem, problem_for
 from inferopt.gateway.sse import StreamWriter, relay
 from inferopt.gateway.usage import Estimate, estimate_of, settled_cost
-from inferopt.gateway.validation import Limits, ParsedChat
+from inferopt.gateway.validation import ParsedChat, RequestLimits
 from inferopt.types import ChatResponse
 
 log = logging.getLogger("inferopt.gateway")
@@ -61,7 +61,7 @@ class Dialect:
     """What differs between the OpenAI and Anthropic routes."""
 
     route: str
-    parse: Callable[[bytes, Limits], ParsedChat | Problem]
+    parse: Callable[[bytes, RequestLimits], ParsedChat | Problem]
     body: Callable[[ChatResponse], bytes]
     writer: Callable[[str, bool], StreamWriter]
     error_body: Callable[[Problem], bytes]
@@ -124,7 +124,7 @@ class GatewayApp:
         client: AsyncClient,
         *,
         keys: KeyStore | None = None,
-        limits: Limits | None = None,
+        limits: RequestLimits | None = None,
         metrics: GatewayMetrics | None = None,
         shared_metrics: SharedMetrics | None = None,
         clock: Callable[[], float] = time.time,
@@ -133,7 +133,7 @@ class GatewayApp:
     ) -> None:
         self.client = client
         self.keys = keys
-        self.limits = limits or Limits()
+        self.limits = limits or RequestLimits()
         self.metrics = metrics or GatewayMetrics(clock)
         self.shared_metrics = shared_metrics
         self._publishing: asyncio.Task[None] | None = None

@@ -16,7 +16,7 @@ SHA-256 (the secret is shown once, at creation). Each key may carry:
 Stores: :class:`~inferopt.gateway.keys_sqlite.SQLiteKeyStore` (one file, atomic across the worker
 processes of one machine; ``:memory:`` for a single process) and
 :class:`~inferopt.gateway.keys_redis.RedisKeyStore` (atomic Lua scripts; shared by every worker and
-replica). :func:`open_key_store` picks one from a URL.
+replica). :func:`~inferopt.gateway.key_stores.open_key_store` picks one from a URL.
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
-from inferopt.errors import BudgetExceededError, ConfigError
-from inferopt.gateway.problems import KeyLimitError
+from inferopt.errors import BudgetExceededError, ConfigError, KeyLimitError
 
 SECRET_PREFIX = "sk-io-"
 WINDOW_S = 60
@@ -152,16 +151,3 @@ def check_new_key(budget_usd: float | None, rpm: int | None, tpm: int | None, ca
             raise ConfigError(f"{name} must be at least 1 (got {value}); leave it unset for no limit", key=name)
     if cache_namespace is not None and (not cache_namespace or ":" in cache_namespace):
         raise ConfigError(f"cache_namespace {cache_namespace!r} must be non-empty without ':'", key="cache_namespace")
-
-
-def open_key_store(url: str) -> KeyStore:
-    """``redis://host:port/db`` (shared by every worker), ``memory`` or a SQLite path (``sqlite:///x.db``)."""
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        from inferopt.gateway.keys_redis import RedisKeyStore
-
-        return RedisKeyStore(url)
-    from inferopt.gateway.keys_sqlite import SQLiteKeyStore
-
-    if url in ("memory", ":memory:"):
-        return SQLiteKeyStore(":memory:")
-    return SQLiteKeyStore(url.removeprefix("sqlite:///").removeprefix("sqlite://"))

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from inferopt.gateway.problems import Problem
-from inferopt.gateway.validation import Limits, ParsedChat, parse_json_object, parse_openai_chat
+from inferopt.gateway.validation import ParsedChat, RequestLimits, parse_json_object, parse_openai_chat
 from inferopt.types import ChatResponse, Usage
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -23,7 +23,7 @@ _FINISH = {"error": "stop"}  # OpenAI has no "error" finish reason; the error it
 DONE = b"data: [DONE]\n\n"
 
 
-def parse(body: bytes, limits: Limits) -> ParsedChat | Problem:
+def parse(body: bytes, limits: RequestLimits) -> ParsedChat | Problem:
     data = parse_json_object(body)
     return data if isinstance(data, Problem) else parse_openai_chat(data, limits)
 

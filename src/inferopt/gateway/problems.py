@@ -16,6 +16,7 @@ from inferopt.errors import (
     BudgetExceededError,
     ConfigError,
     InferoptError,
+    KeyLimitError,
     ProviderConnectionError,
     ProviderError,
     ProviderHTTPError,
@@ -110,13 +111,3 @@ def problem_for(exc: BaseException) -> Problem:
     if isinstance(exc, InferoptError):
         return Problem(400, message, code="invalid_request")
     return Problem(500, f"internal gateway error ({type(exc).__name__}); see the gateway log", code="internal")
-
-
-class KeyLimitError(InferoptError):
-    """A virtual key may not make this call (wrong key, model not allowed, RPM/TPM reached)."""
-
-    def __init__(self, message: str, *, status: int, code: str, retry_after_s: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.retry_after_s = retry_after_s

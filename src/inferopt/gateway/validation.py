@@ -18,7 +18,7 @@ ROLES = ("system", "developer", "user", "assistant", "tool")
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
+class RequestLimits:
     """What the gateway accepts. Bodies beyond ``max_body_bytes`` get a 413 before being parsed."""
 
     max_body_bytes: int = 4 * 1024 * 1024
@@ -61,7 +61,7 @@ def check_number(data: dict[str, Any], name: str, low: float, high: float) -> fl
     return float(value)
 
 
-def check_max_tokens(data: dict[str, Any], name: str, limits: Limits) -> int | Problem | None:
+def check_max_tokens(data: dict[str, Any], name: str, limits: RequestLimits) -> int | Problem | None:
     value = data.get(name)
     if value is None:
         return None
@@ -99,7 +99,7 @@ def _message(index: int, item: Any) -> Message | Problem:
     return message
 
 
-def parse_messages(value: Any, limits: Limits) -> list[Message] | Problem:
+def parse_messages(value: Any, limits: RequestLimits) -> list[Message] | Problem:
     if not isinstance(value, list) or not value:
         return invalid("'messages' is required: a non-empty list of {role, content} objects", param="messages")
     if len(value) > limits.max_messages:
@@ -137,7 +137,7 @@ _MAPPED = frozenset(
 )
 
 
-def parse_openai_chat(data: dict[str, Any], limits: Limits) -> ParsedChat | Problem:
+def parse_openai_chat(data: dict[str, Any], limits: RequestLimits) -> ParsedChat | Problem:
     """A ``/v1/chat/completions`` body as a :class:`ParsedChat`, or the 400 it deserves."""
     model = check_model(data)
     if isinstance(model, Problem):

@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from inferopt.errors import UnknownModelError, redact
+from inferopt.errors import InvalidArgumentError, UnknownModelError, redact
 from inferopt.monitor.records import RequestRecord
 from inferopt.monitor.sink import BatchWriter, Sink, sink_from_url
 from inferopt.pricing import PriceCatalog, cost_of, default_catalog
@@ -204,5 +204,7 @@ def metered_from_options(inner: Model, options: Mapping[str, Any]) -> Metered:
         sinks = [sinks]
     unknown = set(fields) - {"batch_size", "flush_interval_s"}
     if unknown:
-        raise ValueError(f"unknown option(s) {sorted(unknown)}; known: sink, sinks, batch_size, flush_interval_s")
+        raise InvalidArgumentError(
+            f"unknown option(s) {sorted(unknown)}; known: sink, sinks, batch_size, flush_interval_s"
+        )
     return Metered(inner, sinks, **fields)

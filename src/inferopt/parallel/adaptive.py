@@ -14,6 +14,8 @@ from collections import deque
 from collections.abc import Callable
 from types import TracebackType
 
+from inferopt.errors import InvalidArgumentError
+
 
 class AdaptiveConcurrency:
     def __init__(
@@ -28,7 +30,7 @@ class AdaptiveConcurrency:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if limit < 1 or min_limit < 1:
-            raise ValueError("concurrency limits must be at least 1")
+            raise InvalidArgumentError("concurrency limits must be at least 1")
         self.limit = float(limit)
         self.min_limit = min_limit
         self.max_limit = max_limit or limit

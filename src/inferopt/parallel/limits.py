@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from inferopt.errors import RateLimitedError
+from inferopt.errors import InvalidArgumentError, RateLimitedError
 from inferopt.parallel.adaptive import AdaptiveConcurrency
 from inferopt.parallel.token_bucket import Bucket, RedisTokenBucket, TokenBucket
 from inferopt.tokens import count_request_tokens
@@ -191,13 +191,13 @@ def rate_limited_from_options(inner: Model, options: Mapping[str, Any]) -> RateL
     known = set(Limits.__dataclass_fields__) | {"per_model", "redis", "key_prefix"}
     unknown = set(options) - known
     if unknown:
-        raise ValueError(f"unknown rate_limit option(s) {sorted(unknown)}; known: {sorted(known)}")
+        raise InvalidArgumentError(f"unknown rate_limit option(s) {sorted(unknown)}; known: {sorted(known)}")
     redis = None
     if options.get("redis"):
         try:
             import redis.asyncio as aioredis
         except ImportError as exc:
-            raise ValueError("rate_limit.redis needs the redis extra: pip install 'inferopt[redis]'") from exc
+            raise InvalidArgumentError("rate_limit.redis needs the redis extra: pip install 'inferopt[redis]'") from exc
         redis = aioredis.from_url(str(options["redis"]))
     per_model = {name: _limits(spec) for name, spec in (options.get("per_model") or {}).items()}
     return RateLimited(

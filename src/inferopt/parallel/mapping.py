@@ -13,6 +13,8 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
+from inferopt.errors import InvalidArgumentError
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -44,7 +46,7 @@ async def map_unordered(
 ) -> AsyncIterator[tuple[int, R | Exception]]:
     """Yield ``(index, result)`` pairs as calls finish; an exception raised by a call is its result."""
     if concurrency < 1:
-        raise ValueError("concurrency must be at least 1")
+        raise InvalidArgumentError("concurrency must be at least 1")
     source = enumerate(items)
     # Bounded: when the consumer is slow (say, writing to disk) the workers wait instead of piling up results.
     results: asyncio.Queue[object] = asyncio.Queue(maxsize=concurrency * 2)
@@ -77,7 +79,7 @@ async def map_ordered(
     The workers store results themselves (no queue and no consumer to wake per result).
     """
     if concurrency < 1:
-        raise ValueError("concurrency must be at least 1")
+        raise InvalidArgumentError("concurrency must be at least 1")
     slots: dict[int, R | Exception] = {}
 
     async def store(index: int, result: R | Exception) -> None:

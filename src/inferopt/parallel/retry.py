@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from inferopt.errors import ProviderError, RateLimitedError
+from inferopt.errors import InvalidArgumentError, ProviderError, RateLimitedError
 from inferopt.types import ChatRequest, ChatResponse, Model, StreamEvent, TextDelta
 
 
@@ -46,9 +46,9 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+            raise InvalidArgumentError("max_attempts must be at least 1")
         if self.initial_backoff_s < 0 or self.max_backoff_s < 0 or self.multiplier < 1:
-            raise ValueError("backoff must be non-negative and multiplier at least 1")
+            raise InvalidArgumentError("backoff must be non-negative and multiplier at least 1")
 
 
 @dataclass(frozen=True, slots=True)

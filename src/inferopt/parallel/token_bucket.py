@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from inferopt.errors import InvalidArgumentError
+
 PER_MINUTE = 60.0
 DEFAULT_BURST_FRACTION = 0.02
 
@@ -33,7 +35,7 @@ def per_minute_bucket_params(
 ) -> tuple[float, float]:
     """(rate per second, capacity) so that no 60 s window exceeds ``limit_per_minute``."""
     if limit_per_minute <= 0:
-        raise ValueError("a per-minute limit must be positive")
+        raise InvalidArgumentError("a per-minute limit must be positive")
     burst = max(1.0, limit_per_minute * burst_fraction)
     burst = min(burst, limit_per_minute / 2)  # tiny limits: keep most of the allowance as steady rate
     return (limit_per_minute - burst) / PER_MINUTE, burst
@@ -50,7 +52,7 @@ class TokenBucket:
 
     def __init__(self, rate_per_s: float, capacity: float, clock: Callable[[], float] = time.monotonic) -> None:
         if rate_per_s <= 0 or capacity <= 0:
-            raise ValueError("rate and capacity must be positive")
+            raise InvalidArgumentError("rate and capacity must be positive")
         self.rate = rate_per_s
         self.capacity = capacity
         self._clock = clock

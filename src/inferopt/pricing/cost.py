@@ -42,7 +42,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Literal
 
-from inferopt.errors import PricingError, UnknownModelError
+from inferopt.errors import InvalidArgumentError, PricingError, UnknownModelError
 from inferopt.pricing.catalog import PriceCatalog, default_catalog
 from inferopt.pricing.model_price import ModelPrice
 from inferopt.types import Usage
@@ -184,17 +184,17 @@ def _check_usage(usage: Usage) -> None:
     }
     negative = [name for name, count in counts.items() if count < 0]
     if negative:
-        raise ValueError(f"Usage has negative token counts: {negative}")
+        raise InvalidArgumentError(f"Usage has negative token counts: {negative}")
     cached = usage.cache_read_tokens + usage.cache_write_tokens
     if cached > usage.input_tokens:
         # The usual cause: Anthropic's input_tokens (which excludes cache tokens) passed through as is.
-        raise ValueError(
+        raise InvalidArgumentError(
             f"Usage is inconsistent: cache_read_tokens + cache_write_tokens ({cached}) exceed "
             f"input_tokens ({usage.input_tokens}); input_tokens must include cache tokens "
             f"(see inferopt.types)"
         )
     if usage.cache_write_1h_tokens > usage.cache_write_tokens:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"Usage is inconsistent: cache_write_1h_tokens ({usage.cache_write_1h_tokens}) exceed "
             f"cache_write_tokens ({usage.cache_write_tokens}), of which they are a part"
         )

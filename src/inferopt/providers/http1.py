@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 import httptools
 
+from inferopt.errors import InvalidArgumentError
 from inferopt.providers.http import HttpResponse, Timeouts, TransportFailure, split_lines
 
 IDLE_S = 15.0
@@ -246,7 +247,7 @@ class Http1Session:
     ) -> None:
         url = urlsplit(base_url)
         if url.scheme not in ("http", "https") or not url.hostname:
-            raise ValueError(f"base URL {base_url!r} must start with http:// or https:// and name a host")
+            raise InvalidArgumentError(f"base URL {base_url!r} must start with http:// or https:// and name a host")
         self.tls = url.scheme == "https"
         self.host = url.hostname
         self.port = url.port or (443 if self.tls else 80)
@@ -426,6 +427,8 @@ def _header_lines(headers: Mapping[str, str]) -> str:
     lines = []
     for name, value in headers.items():
         if "\n" in value or "\r" in value or "\n" in name or "\r" in name:
-            raise ValueError(f"HTTP header {name!r} contains a line break (check the API key and extra headers)")
+            raise InvalidArgumentError(
+                f"HTTP header {name!r} contains a line break (check the API key and extra headers)"
+            )
         lines.append(f"{name}: {value}\r\n")
     return "".join(lines)

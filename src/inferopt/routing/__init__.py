@@ -9,13 +9,14 @@ from inferopt.routing.answer_cascade_model import AnswerCascade
 from inferopt.routing.cascade import Cascade, Stage
 from inferopt.routing.checks import Agreement, CheckResult, Judge, LogprobConfidence, Verifier
 from inferopt.routing.classify import Classification, classify
-from inferopt.routing.data import Outcomes, read_outcomes, read_routellm_mmlu, read_routerbench
+from inferopt.routing.data import Outcomes, read_routellm_mmlu, read_routerbench
 from inferopt.routing.evaluate import RouterReport, evaluate
 from inferopt.routing.fallback import Balanced, CircuitBreaker, Fallback
 from inferopt.routing.learned import KnnRouter
 from inferopt.routing.learned_model import LearnedRouter
 from inferopt.routing.metrics import aiq, apgr, cpt, pgr
 from inferopt.routing.mt_bench import read_mt_bench
+from inferopt.routing.outcome_files import read_outcomes
 from inferopt.routing.rules import RuleRouter
 
 __all__ = [

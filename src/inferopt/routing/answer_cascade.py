@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from inferopt.errors import InvalidArgumentError
 from inferopt.routing.checks import short_answer
 from inferopt.routing.data import Outcomes
 from inferopt.routing.evaluate import OperatingPoint, RouterReport
@@ -92,9 +93,11 @@ class PatternCascade:
         ``tasks``: a task classifier already trained on these rows' sources (else one is trained here).
         """
         if not data.answers:
-            raise ValueError("an answer cascade learns from recorded answers: read the data with with_answers=True")
+            raise InvalidArgumentError(
+                "an answer cascade learns from recorded answers: read the data with with_answers=True"
+            )
         if signature not in SIGNATURES:
-            raise ValueError(f"signature must be one of {SIGNATURES} (got {signature!r})")
+            raise InvalidArgumentError(f"signature must be one of {SIGNATURES} (got {signature!r})")
         pattern = agreement_pattern if signature == "agreement" else answers_pattern
         cols = [data.models.index(m) for m in cheap]
         s = data.models.index(strong)
@@ -150,7 +153,9 @@ def replay_pattern_cascade(
     ``tasks``: the rows' predicted tasks, when already known (``cascade.tasks.predict`` otherwise).
     """
     if not data.answers:
-        raise ValueError("replaying an answer cascade needs recorded answers: read the data with with_answers=True")
+        raise InvalidArgumentError(
+            "replaying an answer cascade needs recorded answers: read the data with with_answers=True"
+        )
     cols = [data.models.index(m) for m in cascade.cheap]
     s = data.models.index(cascade.strong)
     tasks = tasks if tasks is not None else [cascade.tasks.predict(p) for p in data.prompts]

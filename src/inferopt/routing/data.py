@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from inferopt.errors import InferoptError
+from inferopt.errors import InvalidArgumentError, OutcomeDataError
 
 COST_SUFFIX = "|total_cost"
 RESPONSE_SUFFIX = "|model_response"
@@ -33,10 +33,6 @@ MMLU_WEAK = "mistralai/Mixtral-8x7B-Instruct-v0.1"
 MMLU_STRONG = "gpt-4-1106-preview"
 # Published blended prices (USD per million tokens) that RouteLLM uses for its cost figures.
 ROUTELLM_PRICES = {MMLU_STRONG: 24.7, MMLU_WEAK: 0.24}
-
-
-class OutcomeDataError(InferoptError):
-    """A recorded-outcomes file is missing, empty or not in a known format."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +88,7 @@ class Outcomes:
         so no evaluation prompt is ever seen in training.
         """
         if not 0.0 < train_fraction < 1.0:
-            raise ValueError(f"train_fraction must be between 0 and 1 (got {train_fraction})")
+            raise InvalidArgumentError(f"train_fraction must be between 0 and 1 (got {train_fraction})")
         rng = random.Random(seed)
         rows_of: dict[str, list[int]] = {}
         by_group: dict[str, list[str]] = {}
@@ -208,28 +204,6 @@ def read_routellm_mmlu(folder: str | Path, contaminated: str | Path | None = Non
                 cost.append(tuple(ROUTELLM_PRICES[m] * tokens / 1e6 for m in models))
                 groups.append(path.stem.removeprefix("mmlu_"))
     return Outcomes(tuple(prompts), models, tuple(correct), tuple(cost), tuple(groups))
-
-
-def read_outcomes(path: str | Path, *, with_answers: bool = False) -> Outcomes:
-    """Read any known format: a RouteLLM MMLU or MT-Bench folder, or RouterBench CSV files / a folder of them.
-
-    ``with_answers`` keeps recorded answer texts (RouterBench: every answer; MT-Bench: first turns).
-    """
-    from inferopt.routing.mt_bench import is_mt_bench, read_mt_bench  # it builds on this module
-
-    path = Path(path)
-    if not path.exists():
-        raise OutcomeDataError(f"{path}: no such file or folder")
-    if path.is_dir() and is_mt_bench(path):
-        return read_mt_bench(path)
-    mmlu = path if path.is_dir() and any(path.glob("mmlu_*.csv")) else path / "mmlu"
-    if mmlu.is_dir():
-        if with_answers:
-            raise OutcomeDataError(
-                f"{path}: RouteLLM's MMLU files hold no answer texts; answer checks need RouterBench data"
-            )
-        return read_routellm_mmlu(mmlu)
-    return read_routerbench([path], with_answers=with_answers)
 
 
 def _contaminated_prompts(path: Path) -> set[str]:

@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from inferopt.errors import InvalidArgumentError
 from inferopt.routing.data import Outcomes
 from inferopt.routing.metrics import Point, aiq, apgr, cpt
 
@@ -46,7 +47,7 @@ def replay(data: Outcomes, choices: Sequence[int], knob: float = 0.0) -> Operati
     """Accuracy, cost per query and call shares when row ``i`` goes to model ``choices[i]``."""
     n = len(data)
     if len(choices) != n:
-        raise ValueError(f"{len(choices)} choices for {n} rows")
+        raise InvalidArgumentError(f"{len(choices)} choices for {n} rows")
     calls = [0] * len(data.models)
     correct = cost = 0.0
     for i, j in enumerate(choices):
@@ -137,7 +138,7 @@ def replay_agreement_cascade(data: Outcomes, stages: Sequence[AgreementStage]) -
     from inferopt.routing.checks import short_answer
 
     if not data.answers:
-        raise ValueError("an agreement cascade needs recorded answers: read the data with with_answers=True")
+        raise InvalidArgumentError("an agreement cascade needs recorded answers: read the data with with_answers=True")
     col = {m: j for j, m in enumerate(data.models)}
     calls = dict.fromkeys(data.models, 0)
     correct = cost = 0.0

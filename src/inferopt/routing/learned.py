@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from inferopt.errors import InferoptError
+from inferopt.errors import InvalidArgumentError, RouterFileError
 from inferopt.routing.data import Outcomes
 from inferopt.routing.features import (
     DEFAULT_DIMS,
@@ -40,10 +40,6 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 3
 COST_ESTIMATES = ("neighbours", "mean")
-
-
-class RouterFileError(InferoptError):
-    """A saved router file is missing, damaged or from an incompatible version."""
 
 
 _numpy = require_numpy
@@ -89,7 +85,7 @@ class KnnRouter:
         cost_estimate: str = "neighbours",
     ) -> None:
         if cost_estimate not in COST_ESTIMATES:
-            raise ValueError(f"cost_estimate must be one of {COST_ESTIMATES} (got {cost_estimate!r})")
+            raise InvalidArgumentError(f"cost_estimate must be one of {COST_ESTIMATES} (got {cost_estimate!r})")
         self.cost_estimate = cost_estimate
         self.models = tuple(models)
         self.index = SimilarityIndex(postings, correct.shape[0])
@@ -120,7 +116,7 @@ class KnnRouter:
         """Train on every row of ``data`` (split first: never fit on rows you evaluate on)."""
         np = _numpy()
         if len(data) == 0:
-            raise ValueError("cannot train a router on zero rows")
+            raise InvalidArgumentError("cannot train a router on zero rows")
         counts = [hashed_features(p, dims, tail_chars) for p in data.prompts]
         idf = inverse_document_frequency(counts, dims)
         # Columns in more than ``max_df`` of the training prompts (few-shot boilerplate, "the", "answer")

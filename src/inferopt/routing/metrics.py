@@ -24,6 +24,8 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from inferopt.errors import InvalidArgumentError
+
 
 @dataclass(frozen=True, slots=True)
 class Point:
@@ -37,7 +39,7 @@ class Point:
 def pgr(quality: float, weak: float, strong: float) -> float:
     """Performance gap recovered: 0 at the weak model's quality, 1 at the strong model's."""
     if strong == weak:
-        raise ValueError("PGR is undefined when the strong and weak models have the same quality")
+        raise InvalidArgumentError("PGR is undefined when the strong and weak models have the same quality")
     return (quality - weak) / (strong - weak)
 
 
@@ -103,7 +105,7 @@ def aiq(points: Sequence[Point], cost_min: float, cost_max: float) -> float:
     """Average improvement in quality: area under the non-decreasing convex hull over [cost_min, cost_max],
     divided by the range. RouterBench takes the range from the cheapest to the dearest single model."""
     if cost_max <= cost_min:
-        raise ValueError(f"AIQ needs cost_max > cost_min (got {cost_min}, {cost_max})")
+        raise InvalidArgumentError(f"AIQ needs cost_max > cost_min (got {cost_min}, {cost_max})")
     hull = upper_hull(points)
     # The hull is piecewise linear: integrate exactly over its breakpoints inside the range.
     xs = sorted({cost_min, cost_max, *(p.cost for p in hull if cost_min < p.cost < cost_max)})

@@ -29,7 +29,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from inferopt.routing.data import ROUTELLM_PRICES, OutcomeDataError, Outcomes
+from inferopt.errors import OutcomeDataError
+from inferopt.routing.data import ROUTELLM_PRICES, Outcomes
 
 _SINGLE_ANSWER = re.compile(r"\[The Start of Assistant's Answer\]\n(.*)\n\[The End of Assistant's Answer\]", re.S)
 _LAST_TURN = re.compile(r".*### Assistant A:\n(.*?)\n*<\|The End of Assistant A's Conversation with User\|>", re.S)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inferopt.errors import InvalidArgumentError
 from inferopt.routing.checks import CheckResult
 from inferopt.routing.data import Outcomes
 from inferopt.routing.features import hashed_counts
@@ -61,7 +62,7 @@ class AnswerScorer:
         """Train on every (row, model) of ``data`` (which must hold answers); split first."""
         np = _numpy()
         if not data.answers:
-            raise ValueError("the scorer trains on recorded answers: read the data with with_answers=True")
+            raise InvalidArgumentError("the scorer trains on recorded answers: read the data with with_answers=True")
         columns = [data.models.index(m) for m in (models or data.models)]
         rows: list[dict[int, float]] = []
         labels: list[float] = []

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from inferopt.errors import InvalidArgumentError
 from inferopt.routing.features import (
     DEFAULT_DIMS,
     hashed_features,
@@ -37,7 +38,9 @@ class TaskClassifier:
     def fit(cls, prompts: Sequence[str], labels: Sequence[str]) -> TaskClassifier:
         numpy = require_numpy()
         if not prompts or len(prompts) != len(labels):
-            raise ValueError(f"need one label per prompt and at least one prompt ({len(prompts)}, {len(labels)})")
+            raise InvalidArgumentError(
+                f"need one label per prompt and at least one prompt ({len(prompts)}, {len(labels)})"
+            )
         features = [hashed_features(p) for p in prompts]
         idf = inverse_document_frequency(features, DEFAULT_DIMS)
         names = tuple(sorted(set(labels)))

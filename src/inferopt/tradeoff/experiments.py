@@ -49,11 +49,11 @@ from inferopt.tradeoff.scorers import Scorer, make_scorer
 from inferopt.types import ChatResponse
 
 
-class _Strict(BaseModel):
+class _StrictSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class DatasetSpec(_Strict):
+class DatasetSpec(_StrictSpec):
     path: str
     format: str | None = None
     limit: int | None = Field(default=None, gt=0)
@@ -62,7 +62,7 @@ class DatasetSpec(_Strict):
     repeat: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
-class ConfigurationSpec(_Strict):
+class ConfigurationSpec(_StrictSpec):
     name: str
     model: str | None = None
     concurrency: int = Field(default=1, ge=1)
@@ -72,13 +72,13 @@ class ConfigurationSpec(_Strict):
     config: dict[str, Any] = Field(default_factory=dict)
 
 
-class RequirementsSpec(_Strict):
+class RequirementsSpec(_StrictSpec):
     max_latency: float | None = None
     max_cost: float | None = None
     min_quality: float | None = None
 
 
-class ExperimentSpec(_Strict):
+class ExperimentSpec(_StrictSpec):
     name: str = "experiment"
     dataset: DatasetSpec
     scorer: dict[str, Any] = Field(default_factory=lambda: {"kind": "exact"})

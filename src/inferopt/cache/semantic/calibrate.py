@@ -43,8 +43,8 @@ from inferopt.cache.semantic.cross_encoder import FineTuning, require_torch
 from inferopt.cache.semantic.embedder import Embedder, embedder_from_name
 from inferopt.cache.semantic.features import idf_table
 from inferopt.cache.semantic.pairs import (
-    OperatingPoint,
     Pair,
+    PairOperatingPoint,
     PairSet,
     embed_texts,
     folds_of,
@@ -53,7 +53,7 @@ from inferopt.cache.semantic.pairs import (
     threshold_for,
 )
 from inferopt.cache.semantic.rerank import Reranker
-from inferopt.cache.semantic.verifier import Verifier, fit_verifier
+from inferopt.cache.semantic.verifier import PairVerifier, fit_verifier
 from inferopt.errors import ConfigError
 
 METHODS = ("cosine", "cosine+guards", "verifier+guards")
@@ -69,7 +69,7 @@ class Calibration:
 
     embedder: str
     threshold: float
-    verifier: Verifier | None = None
+    verifier: PairVerifier | None = None
     target_precision: float = 0.9
     measured: dict[str, Any] = field(default_factory=dict)
     reranker: Reranker | None = None
@@ -92,7 +92,7 @@ class Calibration:
         """Read a calibration (and load its cross-encoder, which needs torch, when it has one)."""
         try:
             data = json.loads(Path(path).read_text())
-            verifier = None if data.get("verifier") is None else Verifier.from_json(data["verifier"])
+            verifier = None if data.get("verifier") is None else PairVerifier.from_json(data["verifier"])
             reranked = data.get("reranker")
             reranker = None if reranked is None else Reranker.from_json(reranked, Path(path).parent)
             return cls(
@@ -111,7 +111,7 @@ class Calibration:
 
 def fit_with_threshold(
     data: PairSet, train: npt.NDArray[np.int_], *, embedder: str, target: float, inner_folds: int, seed: int
-) -> tuple[Verifier, float, npt.NDArray[np.float64]]:
+) -> tuple[PairVerifier, float, npt.NDArray[np.float64]]:
     """Steps 1-2 of the module docstring on ``train``: (verifier, threshold, features of every pair)."""
     idf = idf_table(text for i in train for text in data.pairs[i][:2])
     features = data.features(idf)
@@ -130,7 +130,7 @@ def fit_with_threshold(
 class FoldResult:
     seed: int
     fold: int
-    results: dict[str, OperatingPoint]
+    results: dict[str, PairOperatingPoint]
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ class Reranking:
 class CalibrationReport:
     calibration: Calibration
     folds: list[FoldResult]
-    pooled: dict[tuple[int, str], OperatingPoint]  # (seed, method) -> all held-out folds together
+    pooled: dict[tuple[int, str], PairOperatingPoint]  # (seed, method) -> all held-out folds together
     n_pairs: int
     n_folds: int
     inner_folds: int
@@ -159,7 +159,7 @@ class CalibrationReport:
     # together: the quality of the scores themselves (the read-off needs the held-out labels, so no
     # method could choose this threshold; ``pooled`` is what its own threshold gives). The re-ranker
     # without margin has no row: its scores are the re-ranker's.
-    curve: dict[tuple[int, str], OperatingPoint] = field(default_factory=dict)
+    curve: dict[tuple[int, str], PairOperatingPoint] = field(default_factory=dict)
 
     @property
     def methods(self) -> list[str]:
@@ -288,13 +288,13 @@ def _cross_fit(
     reranking: Reranking | None,
     work_dir: Path,
     log: Callable[[str], None] | None,
-) -> tuple[list[FoldResult], dict[tuple[int, str], OperatingPoint], dict[tuple[int, str], OperatingPoint]]:
+) -> tuple[list[FoldResult], dict[tuple[int, str], PairOperatingPoint], dict[tuple[int, str], PairOperatingPoint]]:
     """Every method on every held-out fold of every split seed: (per fold, pooled per seed, curve per seed)."""
     n, labels = len(data.pairs), data.labels
     methods = [*METHODS, *([CROSS_ENCODER_ALONE, UNMARGINED, RERANKED] if reranking is not None else [])]
     fold_results: list[FoldResult] = []
-    pooled: dict[tuple[int, str], OperatingPoint] = {}
-    curve: dict[tuple[int, str], OperatingPoint] = {}
+    pooled: dict[tuple[int, str], PairOperatingPoint] = {}
+    curve: dict[tuple[int, str], PairOperatingPoint] = {}
     for seed in seeds:
         accepted = {name: np.zeros(n, dtype=bool) for name in methods}
         held_out = {name: np.zeros(n) for name in methods}

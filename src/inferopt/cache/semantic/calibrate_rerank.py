@@ -31,7 +31,8 @@ from inferopt.cache.semantic.cross_encoder import FineTuning, fine_tune
 from inferopt.cache.semantic.features import idf_table
 from inferopt.cache.semantic.pairs import PairSet, folds_of, threshold_for
 from inferopt.cache.semantic.rerank import Reranker, fit_stacker, stack_columns
-from inferopt.cache.semantic.verifier import Verifier, fit_verifier
+from inferopt.cache.semantic.verifier import PairVerifier, fit_verifier
+from inferopt.errors import InvalidArgumentError
 
 Rows = npt.NDArray[np.int_]
 STANDARD_ERRORS = 0.5  # the threshold's margin for the calibration slice's sampling error (see above)
@@ -44,7 +45,7 @@ class RerankFit:
     Diagnostics, chosen on the same slice: ``alone_threshold``, the cross-encoder's own score's
     threshold (what the stack adds), and ``unmargined_threshold``, the stack's without the margin."""
 
-    verifier: Verifier
+    verifier: PairVerifier
     reranker: Reranker
     threshold: float
     features: npt.NDArray[np.float64]
@@ -67,7 +68,7 @@ class RerankFit:
 def split_training(train: Rows, calibration_fraction: float, seed: int) -> tuple[Rows, Rows]:
     """(fitting slice, calibration slice) of ``train``, seeded."""
     if not 0.05 <= calibration_fraction <= 0.5:
-        raise ValueError(f"calibration_fraction must be between 0.05 and 0.5, got {calibration_fraction}")
+        raise InvalidArgumentError(f"calibration_fraction must be between 0.05 and 0.5, got {calibration_fraction}")
     order = np.random.default_rng(seed).permutation(train)
     cut = round(len(train) * (1 - calibration_fraction))
     return np.sort(order[:cut]), np.sort(order[cut:])

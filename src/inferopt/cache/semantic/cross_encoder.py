@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from inferopt.errors import ConfigError
+from inferopt.errors import ConfigError, InvalidArgumentError
 
 INSTALL = "pip install torch==2.13.0 'inferopt[embeddings]'"
 SETTINGS_FILE = "inferopt_cross_encoder.json"
@@ -160,7 +160,7 @@ def fine_tune(
     ``output_dir`` already holds a model fine-tuned on the same pairs with the same options, it is
     loaded instead (a rerun of a calibration or benchmark does not train again)."""
     if len(pairs) != len(labels) or not pairs:
-        raise ValueError(f"need as many labels as pairs, and some pairs (got {len(pairs)} and {len(labels)})")
+        raise InvalidArgumentError(f"need as many labels as pairs, and some pairs (got {len(pairs)} and {len(labels)})")
     output = Path(output_dir)
     wanted = fingerprint(pairs, labels, options)
     settings_file = output / SETTINGS_FILE

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from inferopt.cache.semantic.embedder import Vectors
+from inferopt.errors import InvalidArgumentError
 
 SKETCH_FROM = 20_000  # below this the exact scan is already a millisecond or two
 SKETCH_DIM = 128
@@ -83,7 +84,9 @@ class VectorIndex:
     def add_many(self, vectors: npt.NDArray[np.float32], item_ids: list[int]) -> None:
         """Append rows in one copy (what loading a persisted index uses)."""
         if vectors.ndim != 2 or vectors.shape[1] != self.dim or len(vectors) != len(item_ids):
-            raise ValueError(f"vectors of shape {vectors.shape} for {len(item_ids)} ids, index dimension {self.dim}")
+            raise InvalidArgumentError(
+                f"vectors of shape {vectors.shape} for {len(item_ids)} ids, index dimension {self.dim}"
+            )
         start, end = self._size, self._size + len(item_ids)
         self._grow(end)
         self._vectors[start:end] = vectors

@@ -26,20 +26,22 @@ MIN_PREDICTED = 20  # a threshold must accept at least this many tuning pairs to
 
 
 @dataclass(frozen=True)
-class OperatingPoint:
+class PairOperatingPoint:
     threshold: float
     precision: float
     recall: float
     accepted: int
 
 
-def operating_point(scores: npt.NDArray[np.float64], labels: npt.NDArray[np.int_], threshold: float) -> OperatingPoint:
+def operating_point(
+    scores: npt.NDArray[np.float64], labels: npt.NDArray[np.int_], threshold: float
+) -> PairOperatingPoint:
     accepted = scores >= threshold
     true_positive = int(np.sum(accepted & (labels == 1)))
     n_accepted = int(np.sum(accepted))
     positives = int(np.sum(labels == 1))
     precision = true_positive / n_accepted if n_accepted else 1.0
-    return OperatingPoint(threshold, precision, true_positive / positives if positives else 0.0, n_accepted)
+    return PairOperatingPoint(threshold, precision, true_positive / positives if positives else 0.0, n_accepted)
 
 
 def threshold_for(

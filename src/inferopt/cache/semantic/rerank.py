@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from inferopt.cache.semantic.cross_encoder import CrossEncoder
+from inferopt.errors import InvalidArgumentError
 
 Array = npt.NDArray[np.float64]
 
@@ -96,7 +97,7 @@ class Reranker:
     @classmethod
     def from_json(cls, data: dict[str, Any], relative_to: Path) -> Reranker:
         if data.get("kind") != "cross-encoder+trees":
-            raise ValueError(f"unknown re-ranker kind {data.get('kind')!r}; calibrate again")
+            raise InvalidArgumentError(f"unknown re-ranker kind {data.get('kind')!r}; calibrate again")
         stacker = Stacker(tuple(float(w) for w in data["weights"]), float(data["bias"]))
         # Loaded for lookups: a handful of pairs at a time, one thread (see CrossEncoder).
         return cls(CrossEncoder(relative_to / data["path"], threads=1), stacker)

@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from inferopt.cache.semantic.boosting import Trees, fit_trees
 from inferopt.cache.semantic.features import FEATURE_NAMES, pair_features
+from inferopt.errors import InvalidArgumentError
 
 Array = npt.NDArray[np.float64]
 
@@ -33,7 +34,7 @@ def feature_matrix(
 
 
 @dataclass
-class Verifier:
+class PairVerifier:
     """Boosted trees over pair features; ``score`` is a probability-like number in [0, 1]."""
 
     trees: Trees
@@ -71,15 +72,17 @@ class Verifier:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Verifier:
+    def from_json(cls, data: dict[str, Any]) -> PairVerifier:
         if data.get("kind") != "boosted-trees" or data.get("feature_names") != list(FEATURE_NAMES):
-            raise ValueError("the verifier was fitted by another version of inferopt (other features); calibrate again")
+            raise InvalidArgumentError(
+                "the verifier was fitted by another version of inferopt (other features); calibrate again"
+            )
         idf = {str(k): float(v) for k, v in data["idf"].items()}
         return cls(Trees.from_json(data["trees"]), idf, str(data["embedder"]))
 
 
 def fit_verifier(
     features: Array, labels: npt.NDArray[np.int_], *, embedder: str, idf: dict[str, float], seed: int = 0
-) -> Verifier:
+) -> PairVerifier:
     """Fit the trees on labelled pair features (deterministic for a seed; seconds for 10k pairs)."""
-    return Verifier(fit_trees(features, labels, seed=seed), idf, embedder)
+    return PairVerifier(fit_trees(features, labels, seed=seed), idf, embedder)

@@ -33,7 +33,7 @@ _NOT_RUN = {
 
 
 @dataclass(slots=True)
-class OpenAIBatch:
+class EmulatedOpenAIBatch:
     id: str
     tenant: bytes
     input_file_id: str
@@ -57,7 +57,7 @@ class OpenAIBatches:
         self._files = files
         self._clock = clock
         self._request_ids = request_ids
-        self._batches: dict[str, OpenAIBatch] = {}
+        self._batches: dict[str, EmulatedOpenAIBatch] = {}
         self._serial = itertools.count(1)
         self._instance = files.instance
 
@@ -103,7 +103,7 @@ class OpenAIBatches:
         now = self._clock.now()
         batch_id = f"batch_emu{self._instance}{next(self._serial):06x}"
         metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
-        batch = OpenAIBatch(batch_id, tenant, file_id, metadata, now, Timeline(now, 0.0, 0))
+        batch = EmulatedOpenAIBatch(batch_id, tenant, file_id, metadata, now, Timeline(now, 0.0, 0))
         items = self._validate(batch, stored.data)
         if not batch.errors:
             batch.outcomes = answer_lines(self._engine, "openai", items, self._request_ids, self._clock.unix(now))
@@ -111,7 +111,7 @@ class OpenAIBatches:
         self._batches[batch_id] = batch
         return json_reply(self._object(batch))
 
-    def _validate(self, batch: OpenAIBatch, data: bytes) -> list[tuple[str, Any]]:
+    def _validate(self, batch: EmulatedOpenAIBatch, data: bytes) -> list[tuple[str, Any]]:
         """The (custom_id, body) of each line; problems go to ``batch.errors`` (then the batch fails)."""
         lines = [line for line in data.split(b"\n") if line.strip()]
 
@@ -154,7 +154,7 @@ class OpenAIBatches:
             items.append((custom_id, request))
         return items
 
-    def _cancel(self, batch: OpenAIBatch) -> Reply:
+    def _cancel(self, batch: EmulatedOpenAIBatch) -> Reply:
         status = self._status(batch)
         if status not in ("validating", "in_progress"):
             return openai_error(409, f"Cannot cancel a batch with status '{status}'.")
@@ -168,7 +168,7 @@ class OpenAIBatches:
         first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
         return json_reply({"object": "list", "data": data, "first_id": first, "last_id": last, "has_more": more})
 
-    def _status(self, batch: OpenAIBatch) -> str:
+    def _status(self, batch: EmulatedOpenAIBatch) -> str:
         if not batch.announced:
             return "validating"
         if batch.errors:
@@ -178,7 +178,7 @@ class OpenAIBatches:
             return batch.timeline.ending()
         return phase
 
-    def _object(self, batch: OpenAIBatch) -> dict[str, Any]:
+    def _object(self, batch: EmulatedOpenAIBatch) -> dict[str, Any]:
         status = self._status(batch)
         if batch.announced and batch.timeline.phase(self._clock.now()) == "cancelling":
             batch.timeline.cancel_reported = True
@@ -224,7 +224,7 @@ class OpenAIBatches:
             "metadata": batch.metadata,
         }
 
-    def _write_files(self, batch: OpenAIBatch, status: str) -> None:
+    def _write_files(self, batch: EmulatedOpenAIBatch, status: str) -> None:
         batch.files_written = True
         done = batch.timeline.done_at(self._clock.now())
         output: list[str] = []

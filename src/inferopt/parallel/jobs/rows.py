@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from inferopt.errors import InvalidArgumentError
 from inferopt.types import ChatRequest, Message
 
 REQUEST_FIELDS = {"max_tokens", "temperature", "top_p", "stop", "seed", "tools", "tool_choice", "response_format"}
@@ -58,7 +59,7 @@ def _request(data: dict[str, Any], spec: JobSpec, default_model: str) -> ChatReq
     if "messages" in data:
         messages = data["messages"]
         if not isinstance(messages, list) or not messages:
-            raise ValueError("'messages' must be a non-empty list of {role, content} objects")
+            raise InvalidArgumentError("'messages' must be a non-empty list of {role, content} objects")
         parsed = [Message.from_openai(m) for m in messages]
         if spec.system and not any(m.role == "system" for m in parsed):
             parsed.insert(0, Message("system", spec.system))
@@ -68,11 +69,11 @@ def _request(data: dict[str, Any], spec: JobSpec, default_model: str) -> ChatReq
             try:
                 prompt = spec.template.format_map(data)
             except KeyError as exc:
-                raise ValueError(f"--template uses field {exc} which this row does not have") from None
+                raise InvalidArgumentError(f"--template uses field {exc} which this row does not have") from None
         else:
             prompt = str(data["text"])
         return ChatRequest.of(prompt, model=model, system=spec.system, **params)
-    raise ValueError("a row needs 'messages' (a chat request) or 'text' (a data row for --template)")
+    raise InvalidArgumentError("a row needs 'messages' (a chat request) or 'text' (a data row for --template)")
 
 
 def parse_line(index: int, number: int, text: str, spec: JobSpec, default_model: str) -> Row | InputProblem:
@@ -80,7 +81,7 @@ def parse_line(index: int, number: int, text: str, spec: JobSpec, default_model:
     try:
         data = json.loads(text)
         if not isinstance(data, dict):
-            raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+            raise InvalidArgumentError(f"expected a JSON object, got {type(data).__name__}")
         row_id = str(data.get("custom_id", data.get("id", f"line-{number}")))
         return Row(index, number, row_id, _request(data, spec, default_model))
     except (ValueError, KeyError, TypeError) as exc:
