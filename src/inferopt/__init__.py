@@ -10,6 +10,9 @@ from inferopt.types import (
     StreamDone,
     StreamEvent,
     TextDelta,
+    ThinkingDelta,
+    ThinkingPart,
+    ToolCallDelta,
     Usage,
 )
 
@@ -26,6 +29,9 @@ __all__ = [
     "StreamDone",
     "StreamEvent",
     "TextDelta",
+    "ThinkingDelta",
+    "ThinkingPart",
+    "ToolCallDelta",
     "Usage",
     "__version__",
 ]

@@ -11,7 +11,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from inferopt.tokens import count_message_tokens, count_tokens
-from inferopt.types import ChatRequest, ChatResponse, StreamDone, StreamEvent, TextDelta, Usage
+from inferopt.types import (
+    ChatRequest,
+    ChatResponse,
+    StreamDone,
+    StreamEvent,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallDelta,
+    Usage,
+)
 
 Answer = Callable[[ChatRequest], str | ChatResponse | Awaitable[str | ChatResponse]]
 
@@ -45,10 +54,27 @@ class FunctionModel:
         )
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        """The answer as a provider streams it: thinking (text, then its signature), text, then each
+        tool call (its id and name, then its arguments), in pieces of ``chunk_size`` characters."""
         response = await self.complete(request)
+        size = self.chunk_size
+        for index, part in enumerate(response.thinking or ()):
+            if part.redacted_data is not None:
+                yield ThinkingDelta(redacted_data=part.redacted_data, index=index)
+                continue
+            for start in range(0, len(part.text), size):
+                yield ThinkingDelta(part.text[start : start + size], index=index)
+            if part.signature is not None:
+                yield ThinkingDelta(signature=part.signature, index=index)
         text = response.content
-        for start in range(0, len(text), self.chunk_size):
-            yield TextDelta(text[start : start + self.chunk_size])
+        for start in range(0, len(text), size):
+            yield TextDelta(text[start : start + size])
+        for index, call in enumerate(response.tool_calls or ()):
+            fn = call.get("function") or {}
+            yield ToolCallDelta(index, call.get("id"), fn.get("name"))
+            arguments = str(fn.get("arguments") or "")
+            for start in range(0, len(arguments), size):
+                yield ToolCallDelta(index, arguments=arguments[start : start + size])
         yield StreamDone(response)
 
     async def aclose(self) -> None:

@@ -150,6 +150,19 @@ class Usage:
 
 
 @dataclass(slots=True)
+class ThinkingPart:
+    """A block of the model's reasoning, kept as the provider sent it so it can go back next turn.
+
+    ``signature`` (Anthropic) must be returned byte-exact with its text; a redacted block carries
+    only ``redacted_data`` (encrypted, opaque) and no text.
+    """
+
+    text: str = ""
+    signature: str | None = None
+    redacted_data: str | None = None
+
+
+@dataclass(slots=True)
 class ChatResponse:
     """A provider-neutral answer.
 
@@ -172,6 +185,8 @@ class ChatResponse:
     ttft_s: float | None = None
     cost_usd: float | None = None
     annotations: dict[str, Any] = field(default_factory=dict)
+    thinking: list[ThinkingPart] | None = None
+    refusal: str | None = None
 
 
 @dataclass(slots=True)
@@ -183,6 +198,30 @@ class TextDelta:
 
 
 @dataclass(slots=True)
+class ToolCallDelta:
+    """A fragment of a streamed tool call. ``index`` says which call; its first fragment carries
+    ``id`` and ``name``; ``arguments`` is the next piece of its JSON arguments text."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+    type: Literal["tool_call_delta"] = "tool_call_delta"
+
+
+@dataclass(slots=True)
+class ThinkingDelta:
+    """A piece of streamed reasoning: ``text``, or the block's ``signature`` (sent once, at its end),
+    or a whole redacted block's ``redacted_data``. ``index`` counts thinking blocks from 0."""
+
+    text: str = ""
+    signature: str | None = None
+    redacted_data: str | None = None
+    index: int = 0
+    type: Literal["thinking_delta"] = "thinking_delta"
+
+
+@dataclass(slots=True)
 class StreamDone:
     """The last event of a stream: the whole answer with its usage."""
 
@@ -190,14 +229,18 @@ class StreamDone:
     type: Literal["done"] = "done"
 
 
-StreamEvent = TextDelta | StreamDone
+StreamEvent = TextDelta | ToolCallDelta | ThinkingDelta | StreamDone
+# The events a stream yields before its StreamDone.
+Delta = TextDelta | ToolCallDelta | ThinkingDelta
 
 
 @runtime_checkable
 class Model(Protocol):
     """The one seam. Providers implement it over HTTP; optimizations wrap a Model and are one.
 
-    ``stream`` yields zero or more ``TextDelta`` and ends with exactly one ``StreamDone``.
+    ``stream`` yields deltas (``TextDelta``, ``ToolCallDelta``, ``ThinkingDelta``) as they arrive and
+    ends with exactly one ``StreamDone``, whose response holds the whole answer (text, tool calls,
+    thinking) whatever was streamed before it.
     Closing the iterator early (``aclose``) must stop the upstream request.
     """
 

@@ -11,9 +11,9 @@ import pytest
 from inferopt.emulator import EmulatorServer
 from inferopt.gateway.anthropic_routes import parse_anthropic
 from inferopt.gateway.validation import ParsedChat, RequestLimits
-from inferopt.providers.anthropic import build_body
 from inferopt.testing import FunctionModel
 from inferopt.types import ChatRequest
+from inferopt.wire.anthropic_messages import encode_request
 
 USER: Any = [{"role": "user", "content": "Name three rivers."}]
 
@@ -84,7 +84,7 @@ def test_anthropic_request_maps_to_the_same_upstream_body_it_came_from() -> None
     parsed = parse_anthropic(original, RequestLimits())
     assert isinstance(parsed, ParsedChat)
     assert parsed.request.extra == {"top_k": 5}  # unmapped fields pass through
-    again = build_body(parsed.request, stream=False)
+    again = encode_request(parsed.request, stream=False)
     assert again["system"] == original["system"]
     assert again["tools"] == original["tools"]
     assert again["tool_choice"] == original["tool_choice"]

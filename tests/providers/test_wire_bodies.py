@@ -4,10 +4,12 @@ import httpx
 import pytest
 
 from inferopt.errors import ContextWindowExceededError, RateLimitedError, ServerError
-from inferopt.providers import anthropic as anth
-from inferopt.providers import openai as oai
 from inferopt.providers.base import Provider, http_error, iter_sse, parse_retry_after
 from inferopt.types import ChatRequest, Message
+from inferopt.wire import anthropic_messages as anth
+from inferopt.wire import openai_chat as oai
+from inferopt.wire.common import ErrorDetail
+from inferopt.wire.sse import ServerSentEvent
 
 CACHED_SYSTEM = Message("system", [{"type": "text", "text": "long rules", "cache_control": {"type": "ephemeral"}}])
 TOOL = {
@@ -30,7 +32,7 @@ def test_openai_body_streams_with_usage_and_passes_extra() -> None:
         seed=3,
         extra={"prompt_cache_key": "tenant-1"},
     )
-    body = oai.build_body(r, stream=True)
+    body = oai.encode_request(r, stream=True)
     assert body["messages"] == [{"role": "system", "content": "s"}, {"role": "user", "content": "hi"}]
     assert body["max_tokens"] == 7 and body["temperature"] == 0.0 and body["seed"] == 3
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
@@ -40,12 +42,12 @@ def test_openai_body_streams_with_usage_and_passes_extra() -> None:
 
 @pytest.mark.parametrize("model", ["o3", "o4-mini", "gpt-5-mini", "openai/gpt-5"])
 def test_openai_reasoning_models_get_max_completion_tokens(model: str) -> None:
-    body = oai.build_body(ChatRequest.of("x", model=model, max_tokens=9), stream=False)
+    body = oai.encode_request(ChatRequest.of("x", model=model, max_tokens=9), stream=False)
     assert body["max_completion_tokens"] == 9 and "max_tokens" not in body
 
 
 def test_openai_usage_reads_cached_and_reasoning_tokens() -> None:
-    u = oai.parse_usage(
+    u = oai.decode_usage(
         {
             "prompt_tokens": 2006,
             "completion_tokens": 300,
@@ -70,7 +72,7 @@ def test_anthropic_body_maps_system_blocks_tools_and_stop() -> None:
         tool_choice="required",
         user="u1",
     )
-    body = anth.build_body(r, stream=False)
+    body = anth.encode_request(r, stream=False)
     assert body["system"] == [{"type": "text", "text": "long rules", "cache_control": {"type": "ephemeral"}}]
     assert body["messages"] == [{"role": "user", "content": "q"}]
     assert body["max_tokens"] == anth.DEFAULT_MAX_TOKENS  # required by Anthropic
@@ -81,7 +83,7 @@ def test_anthropic_body_maps_system_blocks_tools_and_stop() -> None:
 
 def test_anthropic_plain_system_strings_join() -> None:
     r = ChatRequest(model="c", messages=[Message("system", "a"), Message("system", "b"), Message("user", "q")])
-    assert anth.build_body(r, stream=True)["system"] == "a\n\nb"
+    assert anth.encode_request(r, stream=True)["system"] == "a\n\nb"
 
 
 def test_anthropic_tool_round_trip_messages() -> None:
@@ -98,7 +100,7 @@ def test_anthropic_tool_round_trip_messages() -> None:
             Message("tool", "rain", tool_call_id="t1"),
         ],
     )
-    msgs = anth.build_body(r, stream=False)["messages"]
+    msgs = anth.encode_request(r, stream=False)["messages"]
     assert msgs[1] == {
         "role": "assistant",
         "content": [{"type": "tool_use", "id": "t1", "name": "get_weather", "input": {"city": "Oslo"}}],
@@ -110,7 +112,7 @@ def test_anthropic_tool_round_trip_messages() -> None:
 
 
 def test_anthropic_usage_adds_cache_tokens_back_into_input() -> None:
-    u = anth.parse_usage(
+    u = anth.decode_usage(
         {
             "input_tokens": 50,
             "output_tokens": 20,
@@ -138,18 +140,22 @@ def test_retry_after_http_date() -> None:
 
 def test_error_mapping_and_key_redaction() -> None:
     p = Provider("acme", "http://x", api_key="sk-verysecretkey123")
-    detail = anth.ErrorDetail("bad key sk-verysecretkey123 used", "rate_limit_error", None)
+    detail = ErrorDetail("bad key sk-verysecretkey123 used", "rate_limit_error", None)
     err = http_error(p, "m", 429, httpx.Headers({"retry-after": "2"}), b"sk-verysecretkey123", detail, "req_1")
     assert isinstance(err, RateLimitedError) and err.retry_after == 2.0 and err.retryable
     assert "sk-verysecret" not in str(err) and "sk-verysecret" not in (err.body or "") and "req_1" in str(err)
-    ctx = anth.ErrorDetail("prompt is too long: 250000 tokens > 200000 maximum", "invalid_request_error", None)
+    ctx = ErrorDetail("prompt is too long: 250000 tokens > 200000 maximum", "invalid_request_error", None)
     assert isinstance(http_error(p, "m", 400, httpx.Headers(), b"", ctx, None), ContextWindowExceededError)
     assert isinstance(http_error(p, "m", 503, httpx.Headers(), b"", ctx, None), ServerError)
-    assert not http_error(p, "m", 400, httpx.Headers(), b"", anth.ErrorDetail("bad", None, None), None).retryable
+    assert not http_error(p, "m", 400, httpx.Headers(), b"", ErrorDetail("bad", None, None), None).retryable
 
 
 async def test_sse_parser_handles_events_comments_and_multiline_data() -> None:
     raw = b': keep-alive\n\nevent: message_start\ndata: {"a":1}\n\ndata: line1\ndata: line2\n\ndata: [DONE]\n\n'
     response = httpx.Response(200, content=raw)
     events = [e async for e in iter_sse(response)]
-    assert events == [("message_start", '{"a":1}'), (None, "line1\nline2"), (None, "[DONE]")]
+    assert events == [
+        ServerSentEvent("message_start", '{"a":1}'),
+        ServerSentEvent(None, "line1\nline2"),
+        ServerSentEvent(None, "[DONE]"),
+    ]

@@ -134,7 +134,7 @@ class Cached:
             async for event in self.inner.stream(request):
                 if isinstance(event, TextDelta):
                     chunks.append(event.text)
-                else:
+                elif isinstance(event, StreamDone):
                     answer = CachedAnswer(_copy(event.response), chunks, self._wall_clock())
                     event.response.annotations["cache"] = "refresh" if action is Action.REFRESH else "miss"
                     if self._cacheable(answer.response):

@@ -49,9 +49,9 @@ from inferopt.gateway.sse import StreamWriter, relay
 from inferopt.gateway.usage import Estimate, estimate_of, settled_cost
 from inferopt.gateway.validation import ParsedChat, RequestLimits
 from inferopt.types import ChatResponse
+from inferopt.wire.sse import dumps as _json
 
 log = logging.getLogger("inferopt.gateway")
-_json = openai_routes._dumps
 _TEXT_TYPE: Header = (b"content-type", b"text/plain; version=0.0.4; charset=utf-8")
 _CACHE_MODES = ("bypass", "refresh", "use")
 
@@ -65,21 +65,24 @@ class Dialect:
     body: Callable[[ChatResponse], bytes]
     writer: Callable[[str, bool], StreamWriter]
     error_body: Callable[[Problem], bytes]
+    error_payload: Callable[[Problem], dict[str, Any]]
 
 
 OPENAI = Dialect(
     "/v1/chat/completions",
     openai_routes.parse,
     openai_routes.completion_body,
-    openai_routes.ChunkWriter,
+    openai_routes.stream_writer,
     Problem.openai_body,
+    openai_routes.error_payload,
 )
 ANTHROPIC = Dialect(
     "/v1/messages",
     anthropic_routes.parse,
     anthropic_routes.message_body,
-    anthropic_routes.EventWriter,
+    anthropic_routes.stream_writer,
     Problem.anthropic_body,
+    anthropic_routes.error_payload,
 )
 
 
@@ -316,7 +319,13 @@ class GatewayApp:
         outcome = None
         try:
             outcome = await relay(
-                events, dialect.writer(served_model, parsed.include_usage), send, receive, headers, refuse
+                events,
+                dialect.writer(served_model, parsed.include_usage),
+                send,
+                receive,
+                headers,
+                refuse,
+                dialect.error_payload,
             )
         finally:
             if outcome is not None:

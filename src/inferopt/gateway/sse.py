@@ -2,7 +2,8 @@
 
 Three promises, each tested against the emulator:
 
-- Each upstream text delta is written to the client as soon as it arrives (one ASGI send each).
+- Each upstream delta (text, tool-call fragment, thinking) is written to the client as soon as it
+  arrives (one ASGI send each), by the dialect's codec (:mod:`inferopt.wire`).
 - When the client hangs up, the upstream request is cancelled at once (even while waiting for the
   next token), which closes the upstream connection: nobody pays for tokens nobody reads.
 - When the upstream fails after the stream started, the stream ends with the dialect's error event
@@ -17,20 +18,20 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from inferopt.gateway.asgi import Header, Receive, Send, end_stream, send_piece, start_stream, until_disconnect
 from inferopt.gateway.problems import Problem, problem_for
-from inferopt.types import ChatResponse, StreamDone, StreamEvent, TextDelta
+from inferopt.types import ChatResponse, Delta, StreamDone, StreamEvent, TextDelta
 
 
 class StreamWriter(Protocol):
-    """The bytes of one dialect's stream (OpenAI chunks or Anthropic events)."""
+    """The bytes of one dialect's stream (a wire codec's stream encoder)."""
 
     def start(self) -> bytes: ...
-    def delta(self, text: str) -> bytes: ...
+    def delta(self, delta: Delta) -> bytes: ...
     def done(self, response: ChatResponse) -> bytes: ...
-    def error(self, problem: Problem) -> bytes: ...
+    def error(self, payload: dict[str, Any]) -> bytes: ...
 
 
 @dataclass(slots=True)
@@ -59,6 +60,7 @@ async def _pump(
     headers: Callable[[ChatResponse | None], list[Header]],
     refuse: Callable[[Problem], Awaitable[None]],
     outcome: StreamOutcome,
+    error_payload: Callable[[Problem], dict[str, Any]],
 ) -> None:
     try:
         async for event in events:
@@ -66,19 +68,20 @@ async def _pump(
                 await start_stream(send, headers(event.response if isinstance(event, StreamDone) else None))
                 await send_piece(send, writer.start())
                 outcome.started = True
-            if isinstance(event, TextDelta):
-                outcome.texts.append(event.text)
-                await send_piece(send, writer.delta(event.text))
-            else:
+            if isinstance(event, StreamDone):
                 outcome.response = event.response
                 await send_piece(send, writer.done(event.response))
                 await end_stream(send)
                 return
+            if isinstance(event, TextDelta):
+                outcome.texts.append(event.text)
+            if piece := writer.delta(event):
+                await send_piece(send, piece)
         raise RuntimeError("the upstream stream ended without its final event")
     except Exception as exc:  # every failure is reported to the client, in-band once the stream started
         outcome.problem = problem_for(exc)
         if outcome.started:
-            await send_piece(send, writer.error(outcome.problem))
+            await send_piece(send, writer.error(error_payload(outcome.problem)))
             await end_stream(send)
         else:
             await refuse(outcome.problem)
@@ -93,14 +96,16 @@ async def relay(
     receive: Receive,
     headers: Callable[[ChatResponse | None], list[Header]],
     refuse: Callable[[Problem], Awaitable[None]],
+    error_payload: Callable[[Problem], dict[str, Any]],
 ) -> StreamOutcome:
     """Stream ``events`` to the client; cancel them if the client hangs up first.
 
     ``headers`` gives the response headers once the first event is known; ``refuse`` sends an
-    error response when the upstream fails before anything was sent.
+    error response when the upstream fails before anything was sent; ``error_payload`` words a
+    failure after that in the dialect's error event.
     """
     outcome = StreamOutcome()
-    pump = asyncio.ensure_future(_pump(events, writer, send, headers, refuse, outcome))
+    pump = asyncio.ensure_future(_pump(events, writer, send, headers, refuse, outcome, error_payload))
     gone = asyncio.ensure_future(until_disconnect(receive))
     try:
         await asyncio.wait((pump, gone), return_when=asyncio.FIRST_COMPLETED)

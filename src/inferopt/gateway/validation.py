@@ -1,8 +1,9 @@
 """Checking untrusted request bodies at the edge, with errors that name the field and the fix.
 
 The core types do no validation (they are built on the hot path from trusted adapters); the
-gateway is where untrusted JSON enters, so every field it maps is checked here and a mistake
-becomes a 400 :class:`~inferopt.gateway.problems.Problem` the client's SDK shows verbatim.
+gateway is where untrusted JSON enters, so every field it maps is checked here (the mapping itself
+is the wire codec's, :mod:`inferopt.wire`) and a mistake becomes a 400
+:class:`~inferopt.gateway.problems.Problem` the client's SDK shows verbatim.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from inferopt.gateway.problems import Problem, invalid
 from inferopt.types import ChatRequest, Message
+from inferopt.wire import openai_chat
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
 
@@ -94,9 +96,7 @@ def _message(index: int, item: Any) -> Message | Problem:
         return invalid(f"{where}.content parts must be objects with a 'type'", param=f"{where}.content")
     if content is None and not item.get("tool_calls"):
         return invalid(f"{where}.content is required (unless the message carries tool_calls)", param=where)
-    # OpenAI's "developer" role is the system prompt of reasoning models; upstreams all know "system".
-    message = Message.from_openai({**item, "role": "system" if role == "developer" else role})
-    return message
+    return openai_chat.decode_message(item)
 
 
 def parse_messages(value: Any, limits: RequestLimits) -> list[Message] | Problem:
@@ -111,30 +111,6 @@ def parse_messages(value: Any, limits: RequestLimits) -> list[Message] | Problem
             return parsed
         messages.append(parsed)
     return messages
-
-
-# Fields the gateway maps itself; any other field is passed upstream verbatim (``ChatRequest.extra``).
-_MAPPED = frozenset(
-    [
-        "model",
-        "messages",
-        "max_tokens",
-        "max_completion_tokens",
-        "temperature",
-        "top_p",
-        "stop",
-        "seed",
-        "tools",
-        "tool_choice",
-        "response_format",
-        "reasoning_effort",
-        "user",
-        "metadata",
-        "stream",
-        "stream_options",
-        "n",
-    ]
-)
 
 
 def parse_openai_chat(data: dict[str, Any], limits: RequestLimits) -> ParsedChat | Problem:
@@ -168,18 +144,9 @@ def parse_openai_chat(data: dict[str, Any], limits: RequestLimits) -> ParsedChat
     seed = data.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         return invalid("'seed' must be an integer", param="seed")
-    request = ChatRequest(
-        model=model,
-        messages=messages,
-        seed=seed,
-        tools=data.get("tools"),
-        tool_choice=data.get("tool_choice"),
-        response_format=data.get("response_format"),
-        reasoning_effort=data.get("reasoning_effort"),
-        user=data.get("user") if isinstance(data.get("user"), str) else None,
-        metadata=data.get("metadata"),
-        extra={k: v for k, v in data.items() if k not in _MAPPED},
-        **checks,
-    )
+    request = openai_chat.decode_request({**data, "messages": []})
+    request.messages = messages
+    request.temperature, request.top_p = checks["temperature"], checks["top_p"]
+    request.max_tokens, request.stop = checks["max_tokens"], checks["stop"]
     include_usage = bool((data.get("stream_options") or {}).get("include_usage"))
     return ParsedChat(request, stream, include_usage)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inferopt.errors import InvalidArgumentError, ProviderError, RateLimitedError
-from inferopt.types import ChatRequest, ChatResponse, Model, StreamEvent, TextDelta
+from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,10 +188,10 @@ class Retrying:
             upstream = self.inner.stream(request)
             try:
                 async for event in upstream:
-                    if isinstance(event, TextDelta):
-                        started_text = True
-                    else:
+                    if isinstance(event, StreamDone):
                         event.response.annotations["attempts"] = state.attempts
+                    else:  # once anything was relayed, a retry would repeat it
+                        started_text = True
                     yield event
                 return
             except ProviderError as error:

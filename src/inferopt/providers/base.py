@@ -11,10 +11,10 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar, NoReturn, Protocol
 
 import httpx
 
@@ -33,7 +33,9 @@ from inferopt.errors import (
 from inferopt.providers.http import HttpResponse, HttpSession, HttpxSession, Timeouts, TransportFailure
 from inferopt.providers.http1 import Http1Session
 from inferopt.providers.proxy import proxy_for
-from inferopt.types import ChatRequest
+from inferopt.types import ChatRequest, ChatResponse, StreamDone, StreamEvent
+from inferopt.wire.common import ErrorDetail, StreamErrorEvent, WireError
+from inferopt.wire.sse import Decoder, ServerSentEvent
 
 EMULATED_HEADER = "x-inferopt-emulated"
 
@@ -134,13 +136,6 @@ def parse_retry_after(headers: Mapping[str, str], now: Callable[[], float] = tim
         return None if parsed is None else max(0.0, parsed.timestamp() - now())
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorDetail:
-    message: str
-    type: str | None
-    code: str | None
-
-
 def http_error(
     provider: Provider,
     model: str,
@@ -191,6 +186,18 @@ def transport_error(provider: Provider, model: str, exc: TransportFailure) -> Pr
     )
 
 
+def wire_error(provider: Provider, model: str, exc: WireError) -> ProviderError:
+    """The one boundary where a codec's private failure becomes an error of the public tree."""
+    if isinstance(exc, StreamErrorEvent):
+        kind = f" ({exc.detail.type})" if exc.detail.type else ""
+        return ProviderError(
+            f"{provider.name} stream error{kind}: {provider.redact(exc.detail.message)}",
+            provider=provider.name,
+            model=model,
+        )
+    return ProviderProtocolError(f"{provider.name}: {provider.redact(str(exc))}", provider=provider.name, model=model)
+
+
 def parse_json(provider: Provider, model: str, body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body)
@@ -207,38 +214,31 @@ def parse_json(provider: Provider, model: str, body: bytes) -> dict[str, Any]:
     return data
 
 
-async def iter_sse(response: HttpResponse) -> AsyncIterator[tuple[str | None, str]]:
-    """Yield ``(event, data)`` pairs of a server-sent-events body (``event`` is None if absent).
-
-    Follows the SSE framing: fields per line, a blank line dispatches the event, multiple
-    ``data:`` lines join with newlines, comment lines (``:``) are ignored.
-    """
-    event: str | None = None
-    data: list[str] = []
+async def iter_sse(response: HttpResponse) -> AsyncIterator[ServerSentEvent]:
+    """The server-sent events of a streamed body (the I/O driver of :class:`~inferopt.wire.sse.Decoder`)."""
+    decoder = Decoder()
     async for line in response.aiter_lines():
-        if not line:
-            if data:
-                yield event, "\n".join(data)
-            event, data = None, []
-            continue
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(":")
-        if value.startswith(" "):
-            value = value[1:]
-        if name == "data":
-            data.append(value)
-        elif name == "event":
-            event = value
-    if data:
-        yield event, "\n".join(data)
+        if (event := decoder.feed_line(line)) is not None:
+            yield event
+    for event in decoder.close():
+        yield event
+
+
+class WireStreamDecoder(Protocol):
+    """What a wire's stream decoder offers the driver (see :mod:`inferopt.wire`)."""
+
+    @property
+    def done(self) -> bool: ...
+
+    def result(self) -> ChatResponse: ...
 
 
 class HTTPChatModel:
     """What both wire adapters share: POST a JSON body, map errors, open a streamed response.
 
-    Subclasses set ``path`` and ``request_id_header`` and provide ``_headers``, ``_body`` and
-    ``_error_detail``; they parse the provider's answer and stream events themselves.
+    Subclasses set ``path`` and ``request_id_header`` and provide ``_headers``, ``_body``,
+    ``_error_detail``, ``_decode`` (a JSON answer) and ``_decoder`` / ``_feed`` (a stream); the wire
+    knowledge is all in :mod:`inferopt.wire`, this class is the I/O around it.
     """
 
     path: ClassVar[str]
@@ -254,6 +254,15 @@ class HTTPChatModel:
         raise NotImplementedError
 
     def _error_detail(self, body: bytes) -> ErrorDetail:
+        raise NotImplementedError
+
+    def _decode(self, data: dict[str, Any], model: str) -> ChatResponse:
+        raise NotImplementedError
+
+    def _decoder(self, model: str) -> WireStreamDecoder:
+        raise NotImplementedError
+
+    def _feed(self, decoder: Any, event: ServerSentEvent) -> Iterable[StreamEvent]:
         raise NotImplementedError
 
     def _raise_for(self, request: ChatRequest, status: int, headers: Mapping[str, str], body: bytes) -> NoReturn:
@@ -289,6 +298,44 @@ class HTTPChatModel:
                 yield response
         except TransportFailure as exc:
             raise transport_error(self.provider, request.model, exc) from exc
+
+    def _finish(self, response: ChatResponse, headers: Mapping[str, str], started: float, ttft: float | None) -> None:
+        response.provider = self.provider.name
+        response.request_id = headers.get(self.request_id_header)
+        response.emulated = self._is_emulated(headers)
+        response.latency_s = time.perf_counter() - started
+        response.ttft_s = ttft if ttft is not None else response.latency_s
+
+    async def complete(self, request: ChatRequest) -> ChatResponse:
+        started = time.perf_counter()
+        headers, data = await self._post(request)
+        try:
+            response = self._decode(data, request.model)
+        except WireError as exc:
+            raise wire_error(self.provider, request.model, exc) from exc
+        self._finish(response, headers, started, None)
+        return response
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        started = time.perf_counter()
+        ttft: float | None = None
+        decoder = self._decoder(request.model)
+        try:
+            async with self._open_stream(request) as response:
+                async for sse in iter_sse(response):
+                    for event in self._feed(decoder, sse):
+                        if ttft is None:
+                            ttft = time.perf_counter() - started
+                        yield event
+                    if decoder.done:
+                        break
+                answer = decoder.result()
+        except WireError as exc:
+            raise wire_error(self.provider, request.model, exc) from exc
+        except TransportFailure as exc:
+            raise transport_error(self.provider, request.model, exc) from exc
+        self._finish(answer, response.headers, started, ttft)
+        yield StreamDone(answer)
 
     def _is_emulated(self, headers: Mapping[str, str]) -> bool:
         return headers.get(EMULATED_HEADER) == "true"

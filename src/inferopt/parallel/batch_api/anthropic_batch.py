@@ -1,7 +1,7 @@
 """Anthropic Message Batches over httpx: ``POST /v1/messages/batches``, poll, read ``results_url``.
 
 Each item becomes ``{"custom_id", "params"}`` whose params are exactly what
-:func:`inferopt.providers.anthropic.build_body` sends live. Items are split into several Message
+:func:`inferopt.wire.anthropic_messages.encode_request` sends live. Items are split into several Message
 Batches when they exceed :data:`ANTHROPIC_LIMITS`.
 """
 
@@ -17,9 +17,10 @@ from inferopt.errors import InferoptError
 from inferopt.parallel.batch_api.http import EMULATED_HEADER, BatchHTTP, batch_cost, not_finished
 from inferopt.parallel.batch_api.job import BatchItemError, BatchItemResult, ProviderBatch, ProviderBatchStatus
 from inferopt.parallel.batch_api.split import ANTHROPIC_LIMITS, BatchLimits, split_encoded
-from inferopt.providers import anthropic as anthropic_wire
 from inferopt.providers.base import Provider
 from inferopt.types import ChatRequest, ChatResponse
+from inferopt.wire import anthropic_messages as anthropic_wire
+from inferopt.wire.common import WireError
 
 PATH = "/v1/messages/batches"
 _CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -40,7 +41,7 @@ class AnthropicBatch:
         headers = {"anthropic-version": anthropic_wire.API_VERSION}
         if provider.api_key:
             headers["x-api-key"] = provider.api_key
-        self._http = BatchHTTP(provider, headers, anthropic_wire.error_detail, "request-id")
+        self._http = BatchHTTP(provider, headers, anthropic_wire.decode_error, "request-id")
         self.limits = limits
         self.default_max_tokens = default_max_tokens
 
@@ -67,7 +68,7 @@ class AnthropicBatch:
                 f"custom_id {custom_id!r} is not allowed by Anthropic Message Batches: use 1-64 letters, digits, "
                 "'_' or '-' (rename the item's id)"
             )
-        params = anthropic_wire.build_body(request, stream=False, default_max_tokens=self.default_max_tokens)
+        params = anthropic_wire.encode_request(request, stream=False, default_max_tokens=self.default_max_tokens)
         return json.dumps(
             {"custom_id": custom_id, "params": params}, ensure_ascii=False, separators=(",", ":")
         ).encode()
@@ -106,14 +107,17 @@ class AnthropicBatch:
         result = line.get("result") or {}
         kind = result.get("type")
         if kind == "succeeded":
-            response = _chat_response(result.get("message") or {}, self._http.provider.name, emulated)
+            try:
+                response = _chat_response(result.get("message") or {}, self._http.provider.name, emulated)
+            except WireError as exc:
+                return BatchItemResult(custom_id, error=BatchItemError("errored", f"unreadable answer: {exc}"))
             response.cost_usd = batch_cost(response.usage, response.model)
             return BatchItemResult(custom_id, response=response)
         if kind in ("canceled", "expired"):
             reason = "the batch was cancelled" if kind == "canceled" else "the batch's 24-hour window ran out"
             return BatchItemResult(custom_id, error=BatchItemError(kind, f"not run: {reason}"))
         envelope = result.get("error") or {}
-        detail = anthropic_wire.error_detail(json.dumps(envelope).encode())
+        detail = anthropic_wire.decode_error(json.dumps(envelope).encode())
         message = self._http.provider.redact(detail.message)
         return BatchItemResult(custom_id, error=BatchItemError("errored", message, None, detail.type))
 
@@ -136,17 +140,8 @@ def _status(batch: dict[str, Any]) -> ProviderBatchStatus:
 
 
 def _chat_response(message: dict[str, Any], provider: str, emulated: bool) -> ChatResponse:
-    blocks = message.get("content") or []
-    reason = message.get("stop_reason")
-    return ChatResponse(
-        id=str(message.get("id", "")),
-        model=str(message.get("model", "")),
-        content="".join(b.get("text", "") for b in blocks if b.get("type") == "text"),
-        usage=anthropic_wire.parse_usage(message.get("usage")),
-        finish_reason=anthropic_wire.FINISH_REASONS.get(reason or "end_turn", "stop"),
-        provider=provider,
-        provider_stop_reason=reason,
-        tool_calls=anthropic_wire.tool_calls(blocks),
-        emulated=emulated,
-        annotations={"batch": True},
-    )
+    response = anthropic_wire.decode_response(message, "")
+    response.provider = provider
+    response.emulated = emulated
+    response.annotations["batch"] = True
+    return response

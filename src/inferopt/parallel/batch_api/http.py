@@ -9,9 +9,10 @@ import httpx
 
 from inferopt.errors import InferoptError, PricingError, UnknownModelError
 from inferopt.pricing import cost_of
-from inferopt.providers.base import ErrorDetail, Provider, http_error, parse_json, transport_error
+from inferopt.providers.base import Provider, http_error, parse_json, transport_error
 from inferopt.providers.http import TransportFailure
 from inferopt.types import Usage
+from inferopt.wire.common import ErrorDetail
 
 EMULATED_HEADER = "x-inferopt-emulated"
 

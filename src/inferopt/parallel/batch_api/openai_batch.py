@@ -1,7 +1,7 @@
 """OpenAI Batch API over httpx: upload JSONL input files, create batches, read output and error files.
 
 Each item becomes one input line ``{"custom_id", "method": "POST", "url": "/v1/chat/completions",
-"body"}`` whose body is exactly what :func:`inferopt.providers.openai.build_body` sends live.
+"body"}`` whose body is exactly what :func:`inferopt.wire.openai_chat.encode_request` sends live.
 Items are split into several files and batches when they exceed :data:`OPENAI_LIMITS`.
 """
 
@@ -20,9 +20,10 @@ from inferopt.parallel.batch_api.job import (
     ProviderBatchStatus,
 )
 from inferopt.parallel.batch_api.split import OPENAI_LIMITS, BatchLimits, split_encoded
-from inferopt.providers import openai as openai_wire
 from inferopt.providers.base import Provider
 from inferopt.types import ChatRequest, ChatResponse
+from inferopt.wire import openai_chat as openai_wire
+from inferopt.wire.common import WireError
 
 ENDPOINT = "/v1/chat/completions"
 _ENDED = ("completed", "cancelled", "expired")
@@ -36,7 +37,7 @@ class OpenAIBatch:
 
     def __init__(self, provider: Provider, limits: BatchLimits = OPENAI_LIMITS) -> None:
         headers = {"Authorization": f"Bearer {provider.api_key}"} if provider.api_key else {}
-        self._http = BatchHTTP(provider, headers, openai_wire.error_detail, "x-request-id")
+        self._http = BatchHTTP(provider, headers, openai_wire.decode_error, "x-request-id")
         self.limits = limits
 
     async def submit(self, items: list[tuple[str, ChatRequest]]) -> list[ProviderBatch]:
@@ -98,12 +99,15 @@ class OpenAIBatch:
         body = reply.get("body") or {}
         status = int(reply.get("status_code") or 0)
         if status != 200:
-            detail = openai_wire.error_detail(json.dumps(body).encode())
+            detail = openai_wire.decode_error(json.dumps(body).encode())
             message = self._http.provider.redact(detail.message)
             return BatchItemResult(
                 custom_id, error=BatchItemError("errored", message, status, detail.type or detail.code)
             )
-        response = _chat_response(body, self._http.provider.name, reply.get("request_id"), emulated)
+        try:
+            response = _chat_response(body, self._http.provider.name, reply.get("request_id"), emulated)
+        except WireError as exc:
+            return BatchItemResult(custom_id, error=BatchItemError("errored", f"unreadable answer: {exc}", status))
         response.cost_usd = batch_cost(response.usage, response.model)
         return BatchItemResult(custom_id, response=response)
 
@@ -114,7 +118,7 @@ class OpenAIBatch:
 def _input_line(custom_id: str, request: ChatRequest) -> bytes:
     if not custom_id:
         raise InferoptError("every batch item needs a non-empty custom_id")
-    body = openai_wire.build_body(request, stream=False)
+    body = openai_wire.encode_request(request, stream=False)
     line = {"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": body}
     return json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -148,19 +152,9 @@ def _status(batch: dict[str, Any]) -> ProviderBatchStatus:
 
 
 def _chat_response(data: dict[str, Any], provider: str, request_id: Any, emulated: bool) -> ChatResponse:
-    choice = (data.get("choices") or [{}])[0]
-    message = choice.get("message") or {}
-    reason = choice.get("finish_reason")
-    return ChatResponse(
-        id=str(data.get("id", "")),
-        model=str(data.get("model", "")),
-        content=message.get("content") or "",
-        usage=openai_wire.parse_usage(data.get("usage")),
-        finish_reason=openai_wire.FINISH_REASONS.get(reason or "stop", "stop"),
-        provider=provider,
-        provider_stop_reason=reason,
-        tool_calls=message.get("tool_calls"),
-        request_id=str(request_id) if request_id else None,
-        emulated=emulated or data.get("system_fingerprint") == "inferopt-emulator",
-        annotations={"batch": True},
-    )
+    response = openai_wire.decode_response(data, "")
+    response.provider = provider
+    response.request_id = str(request_id) if request_id else None
+    response.emulated = emulated or data.get("system_fingerprint") == "inferopt-emulator"
+    response.annotations["batch"] = True
+    return response
