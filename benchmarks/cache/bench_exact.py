@@ -96,7 +96,7 @@ async def replay(upstream: Model, server: EmulatorServer, folder: Path, total: i
             nonlocal cost
             async with semaphore:
                 response = await model.complete(request(i))
-                if response.annotations.get("cache") != "hit":
+                if response.cache != "hit":
                     cost += cost_of(response.usage, MODEL)
 
         start = time.perf_counter()

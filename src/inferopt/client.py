@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import fields, replace
@@ -19,10 +18,11 @@ from typing import Any, TypeVar
 from inferopt.config import Config, load_config
 from inferopt.errors import UnknownModelError
 from inferopt.parallel.mapping import map_ordered, map_unordered
-from inferopt.pricing import CostUnknownWarning, ModelPrice, PriceCatalog, cost_of, default_catalog
-from inferopt.resolve import Resolver, Route
+from inferopt.pricing import ModelPrice, PriceCatalog, default_catalog
+from inferopt.pricing.priced import Priced
+from inferopt.resolve import Resolved, Resolver, Route
 from inferopt.stack import build_stack, validate_stack
-from inferopt.types import ChatRequest, ChatResponse, Message, Model, StreamDone, StreamEvent
+from inferopt.types import ChatRequest, ChatResponse, Message, Model, StreamEvent
 
 Prompt = str | Sequence[Message | Mapping[str, Any]] | ChatRequest
 T = TypeVar("T")
@@ -92,7 +92,6 @@ class AsyncClient:
         self._injected = dict(models or {})
         self._stacked: dict[tuple[str, str], Model] = {}
         self._routes: dict[str, Route] = {}
-        self._warned_prices: set[str] = set()
 
     @classmethod
     def from_config(cls, path: str | None = None) -> AsyncClient:
@@ -122,40 +121,29 @@ class AsyncClient:
         return self._resolver.resolve(name)
 
     def _model_for(self, route: Route) -> Model:
+        """The Model serving ``route``: its provider under the configured stack, priced once on top;
+        a router is a Model over such Models (each target priced, the router summing its attempts)."""
         key = (route.provider, route.model if route.provider in ("injected", "router") else route.wire)
-        stacked = self._stacked.get(key)
-        if stacked is None and route.provider == "router":  # its targets go through this client: stacked there
-            from inferopt.routing.build import ClientTarget, build_router
+        model = self._stacked.get(key)
+        if model is None and route.provider == "router":
+            from inferopt.routing.build import build_router
 
             options = self.config.routers[route.model]
-            router = build_router(route.model, options, lambda n: ClientTarget(self, n), self.config.source)
-            stacked = self._stacked[key] = router
-        if stacked is None:
+            model = self._stacked[key] = build_router(route.model, options, self._target, self.config.source)
+        if model is None:
             inner = self._injected[route.model] if route.provider == "injected" else self._resolver.model_for(route)
-            stacked = self._stacked[key] = build_stack(inner, self.config.stack, self.config.source)
-        return stacked
+            stacked = build_stack(inner, self.config.stack, self.config.source)
+            model = self._stacked[key] = Priced(stacked, self.catalog, route.model)
+        return model
 
-    def _price(self, response: ChatResponse, route: Route, *, batch: bool = False) -> ChatResponse:
-        if "route" in response.annotations:
-            return response  # a router has already charged it for every attempt it made
-        if response.annotations.get("cache") in ("hit", "semantic_hit"):
-            response.cost_usd = 0.0  # answered from the cache: nothing was paid (the saving is in cache_saved_usd)
-            return response
-        for name in (route.model, response.model):
-            try:
-                response.cost_usd = cost_of(response.usage, name, catalog=self.catalog, batch=batch)
-                return response
-            except UnknownModelError:
-                continue
-        if route.model not in self._warned_prices:
-            self._warned_prices.add(route.model)
-            warnings.warn(
-                f"no price known for model {route.model!r}: its cost is reported as unknown (None). Add a price "
-                "under models.<alias>.price or pricing.files in the config.",
-                CostUnknownWarning,
-                stacklevel=3,
-            )
-        return response
+    def _target(self, name: str) -> Model:
+        """A router's target ``name`` (an alias, ``provider/model``...) as a Model of its own."""
+
+        def resolve() -> tuple[Model, str]:
+            route = self.resolve(name)
+            return self._model_for(route), route.model
+
+        return Resolved(resolve)
 
     async def complete(
         self, prompt: Prompt, *, model: str | None = None, system: str | None = None, **params: Any
@@ -163,8 +151,7 @@ class AsyncClient:
         """Send one request and return the whole answer, priced (``cost_usd``)."""
         route = self.resolve(model or (prompt.model if isinstance(prompt, ChatRequest) else None))
         request = build_request(prompt, model=route.model, system=system, **params)
-        response = await self._model_for(route).complete(request)
-        return self._price(response, route)
+        return await self._model_for(route).complete(request)
 
     async def stream(
         self, prompt: Prompt, *, model: str | None = None, system: str | None = None, **params: Any
@@ -179,8 +166,6 @@ class AsyncClient:
         upstream = self._model_for(route).stream(request)
         try:
             async for event in upstream:
-                if isinstance(event, StreamDone):
-                    event = StreamDone(self._price(event.response, route))
                 yield event
         finally:
             close = getattr(upstream, "aclose", None)  # async generators have it; a plain iterator may not

@@ -9,6 +9,7 @@ is an :class:`UnknownModelError` that lists what would have worked.
 from __future__ import annotations
 
 import threading
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from inferopt.errors import ConfigError, UnknownModelError
 from inferopt.providers.anthropic import AnthropicModel
 from inferopt.providers.base import Provider
 from inferopt.providers.openai import OpenAIChatModel
-from inferopt.types import Model
+from inferopt.types import ChatRequest, ChatResponse, Model, StreamEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,34 @@ class Route:
     model: str
     wire: str  # "openai" | "anthropic"
     price: PriceOverride | None = None
+
+
+class Resolved:
+    """A router's target: the Model a name resolves to, asked under the provider's model id.
+
+    ``resolve`` runs on first use, so a router whose targets need keys or services can be built
+    (and its options checked) before any of them is reachable.
+    """
+
+    def __init__(self, resolve: Callable[[], tuple[Model, str]]) -> None:
+        self._resolve = resolve
+        self._target: tuple[Model, str] | None = None
+
+    def _get(self) -> tuple[Model, str]:
+        if self._target is None:
+            self._target = self._resolve()
+        return self._target
+
+    async def complete(self, request: ChatRequest) -> ChatResponse:
+        model, model_id = self._get()
+        return await model.complete(request.with_model(model_id))
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        model, model_id = self._get()
+        return model.stream(request.with_model(model_id))
+
+    async def aclose(self) -> None:
+        return None  # the client owns the stacks it hands out, and closes them
 
 
 def wire_for_model(model: str) -> str:

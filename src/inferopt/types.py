@@ -166,9 +166,9 @@ class ThinkingPart:
 class ChatResponse:
     """A provider-neutral answer.
 
-    ``model`` is the model that actually served the answer (the provider's id). ``annotations``
-    is where wrappers note what they did (cache hit, route taken, attempts); it is free-form so
-    wrappers added later need no change here.
+    ``model`` is the model that actually served the answer (the provider's id). What the shipped
+    wrappers did is in typed fields (``cache``, ``route``, ``attempts``, ``cost_usd``);
+    ``annotations`` holds the rest (log-probabilities, cache savings, a user wrapper's notes).
     """
 
     id: str
@@ -187,6 +187,12 @@ class ChatResponse:
     annotations: dict[str, Any] = field(default_factory=dict)
     thinking: list[ThinkingPart] | None = None
     refusal: str | None = None
+    # What the wrappers did, typed: the answer cache's outcome (hit, semantic_hit, miss, refresh,
+    # bypass), the router's record (router, chosen, reason, attempts with their costs) and how
+    # many calls the retry layer made.
+    cache: str | None = None
+    route: dict[str, Any] | None = None
+    attempts: int | None = None
 
 
 @dataclass(slots=True)

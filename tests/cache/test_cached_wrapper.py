@@ -14,7 +14,7 @@ import pytest
 from inferopt.cache import Cached, CachePolicy, MemoryBackend, SQLiteBackend
 from inferopt.cache.backend import CacheBackend
 from inferopt.testing import FunctionModel
-from inferopt.types import ChatRequest, StreamDone, TextDelta
+from inferopt.types import ChatRequest, ChatResponse, StreamDone, TextDelta, ThinkingPart, Usage
 
 REQUEST = ChatRequest.of("Name three primes.", model="gpt-4o-mini", temperature=0)
 
@@ -48,8 +48,8 @@ async def test_second_identical_request_is_a_hit_with_original_usage_and_savings
     first = await cached.complete(REQUEST)
     second = await cached.complete(REQUEST)
     assert len(upstream.calls) == 1
-    assert first.annotations["cache"] == "miss"
-    assert second.annotations["cache"] == "hit"
+    assert first.cache == "miss"
+    assert second.cache == "hit"
     assert second.content == first.content
     assert second.usage == first.usage
     assert second.annotations["cache_saved_usd"] > 0  # gpt-4o-mini is in the catalog
@@ -71,7 +71,26 @@ async def test_stream_hit_replays_the_chunks_and_final_usage(backend: CacheBacke
     done_live, done_hit = live[-1], replayed[-1]
     assert isinstance(done_live, StreamDone) and isinstance(done_hit, StreamDone)
     assert done_hit.response.usage == done_live.response.usage
-    assert done_hit.response.annotations["cache"] == "hit"
+    assert done_hit.response.cache == "hit"
+
+
+async def test_a_hit_keeps_thinking_signatures_and_tool_calls_byte_exact(backend: CacheBackend) -> None:
+    # A replayed answer goes back to the provider next turn: a changed signature would be refused.
+    thinking = [ThinkingPart("weigh the options", "EqQBCgIYAhIM+/=="), ThinkingPart(redacted_data="opaque==")]
+    call = {"id": "toolu_1", "type": "function", "function": {"name": "f", "arguments": '{"x": 1}'}}
+
+    def answer(request: ChatRequest) -> ChatResponse:
+        return ChatResponse("r", request.model, "", Usage(5, 3), "tool_calls", tool_calls=[call], thinking=thinking)
+
+    upstream = FunctionModel(answer)
+    cached = Cached(upstream, backend)
+    await cached.complete(REQUEST)
+    hit = await cached.complete(REQUEST)
+    replayed = [e async for e in cached.stream(REQUEST)]
+    assert len(upstream.calls) == 1 and hit.cache == "hit"
+    assert hit.thinking == thinking and hit.tool_calls == [call]
+    done = replayed[-1]
+    assert isinstance(done, StreamDone) and done.response.thinking == thinking
 
 
 async def test_complete_and_stream_share_entries(backend: CacheBackend) -> None:
@@ -89,8 +108,8 @@ async def test_tenants_do_not_share_entries(backend: CacheBackend) -> None:
     await cached.complete(replace(REQUEST, options={"namespace": "tenant-a"}))
     hit = await cached.complete(replace(REQUEST, options={"namespace": "tenant-a"}))
     other = await cached.complete(replace(REQUEST, options={"namespace": "tenant-b"}))
-    assert hit.annotations["cache"] == "hit"
-    assert other.annotations["cache"] == "miss"
+    assert hit.cache == "hit"
+    assert other.cache == "miss"
     assert len(upstream.calls) == 2
     assert set(await backend.entry_counts()) == {"tenant-a", "tenant-b"}
 
@@ -115,10 +134,10 @@ async def test_bypass_refresh_and_nondeterministic_requests() -> None:
     refreshed = await cached.complete(replace(REQUEST, options={"cache": "refresh"}))
     warm = await cached.complete(replace(REQUEST, temperature=0.8))
     warm_again = await cached.complete(replace(REQUEST, temperature=0.8))
-    assert [bypassed.annotations["cache"], refreshed.annotations["cache"]] == ["bypass", "refresh"]
-    assert [warm.annotations["cache"], warm_again.annotations["cache"]] == ["bypass", "bypass"]
+    assert [bypassed.cache, refreshed.cache] == ["bypass", "refresh"]
+    assert [warm.cache, warm_again.cache] == ["bypass", "bypass"]
     assert len(upstream.calls) == 5
-    assert (await cached.complete(REQUEST)).annotations["cache"] == "hit"
+    assert (await cached.complete(REQUEST)).cache == "hit"
 
 
 async def test_refresh_overwrites_the_entry() -> None:
@@ -139,7 +158,7 @@ async def test_single_flight_in_process_makes_one_upstream_call(backend: CacheBa
     responses = await asyncio.gather(*(cached.complete(REQUEST) for _ in range(100)))
     assert len(upstream.calls) == 1
     assert {r.content for r in responses} == {answer_of(REQUEST)}
-    assert sum(r.annotations["cache"] == "miss" for r in responses) == 1
+    assert sum(r.cache == "miss" for r in responses) == 1
 
 
 async def test_single_flight_across_processes_through_redis(redis_backend: CacheBackend) -> None:
@@ -188,7 +207,7 @@ async def test_stream_closed_early_is_not_stored() -> None:
     async for _ in events:
         break
     await events.aclose()  # type: ignore[attr-defined]
-    assert (await cached.complete(REQUEST)).annotations["cache"] == "miss"
+    assert (await cached.complete(REQUEST)).cache == "miss"
 
 
 class BrokenBackend(MemoryBackend):
@@ -247,7 +266,7 @@ async def test_sqlite_entries_survive_a_restart(tmp_path: Path) -> None:
     await first.aclose()
     upstream = FunctionModel(answer_of)
     second = Cached(upstream, SQLiteBackend(tmp_path / "c.db"))
-    assert (await second.complete(REQUEST)).annotations["cache"] == "hit"
+    assert (await second.complete(REQUEST)).cache == "hit"
     assert upstream.calls == []
     await second.aclose()
 
@@ -259,9 +278,9 @@ async def test_ttl_expires_entries_on_the_injected_clock() -> None:
     cached = Cached(upstream, backend, CachePolicy(ttl_s=60))
     await cached.complete(REQUEST)
     now[0] += 59
-    assert (await cached.complete(REQUEST)).annotations["cache"] == "hit"
+    assert (await cached.complete(REQUEST)).cache == "hit"
     now[0] += 2
-    assert (await cached.complete(REQUEST)).annotations["cache"] == "miss"
+    assert (await cached.complete(REQUEST)).cache == "miss"
 
 
 async def test_memory_backend_evicts_least_recently_used_by_count_and_bytes() -> None:

@@ -51,7 +51,7 @@ async def test_config_stack_layers_cache_and_prompt_cache(tmp_path: Path) -> Non
         first = await client.complete("2+2?", model="gpt-4o-mini", temperature=0)
         second = await client.complete("2+2?", model="gpt-4o-mini", temperature=0)
     assert len(upstream.calls) == 1
-    assert first.annotations["cache"] == "miss" and second.annotations["cache"] == "hit"
+    assert first.cache == "miss" and second.cache == "hit"
     assert second.annotations["cache_namespace"] == "app" and "prompt_cache" in first.annotations
 
 
@@ -91,7 +91,7 @@ async def test_semantic_layer_from_options() -> None:
     )
     await cached.complete(ChatRequest.of("What is the capital of France?", model="gpt-4o-mini", temperature=0))
     similar = await cached.complete(ChatRequest.of("what is the capital of France", model="gpt-4o-mini", temperature=0))
-    assert similar.annotations["cache"] == "semantic_hit"
+    assert similar.cache == "semantic_hit"
     with pytest.raises(ConfigError, match="unknown semantic cache option"):
         cache_from_url("memory://", semantic={"treshold": 0.8})(FunctionModel(lambda r: "x"))
 

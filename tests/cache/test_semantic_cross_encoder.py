@@ -117,8 +117,8 @@ async def test_calibrated_reranker_serves_a_paraphrase_and_refuses_a_guarded_pai
     await cached.complete(ask("how do i clean my kayaks today"))
     paraphrase = await cached.complete(ask("how can i clean my kayaks today"))
     negated = await cached.complete(ask("how do i not clean my kayaks today"))
-    assert paraphrase.annotations["cache"] == "semantic_hit"
-    assert negated.annotations["cache"] == "miss" and len(upstream.calls) == 2
+    assert paraphrase.cache == "semantic_hit"
+    assert negated.cache == "miss" and len(upstream.calls) == 2
     await cached.aclose()
 
 

@@ -36,11 +36,11 @@ async def test_a_restarted_process_keeps_its_semantic_entries(tmp_path: Path) ->
     assert len(restarted) == 2
     second = Cached(upstream, SQLiteBackend(tmp_path / "cache.db"), semantic=restarted)
     hit = await second.complete(ask("what is the capital of France"))
-    assert hit.annotations["cache"] == "semantic_hit" and hit.content == "answer to What is the capital of France?"
+    assert hit.cache == "semantic_hit" and hit.content == "answer to What is the capital of France?"
     in_context = await second.complete(ask("and its capital", history))
-    assert in_context.annotations["cache"] == "semantic_hit"
+    assert in_context.cache == "semantic_hit"
     out_of_context = await second.complete(ask("and its capital"))  # the follow-up alone: another context
-    assert out_of_context.annotations["cache"] == "miss"
+    assert out_of_context.cache == "miss"
     assert len(upstream.calls) == 3
     await second.aclose()
     restarted.close()

@@ -105,13 +105,13 @@ async def test_semantic_hit_within_a_context_and_never_across_contexts() -> None
     cached = Cached(upstream, MemoryBackend(), semantic=semantic)
     await cached.complete(ask("What is the capital of France?"))
     similar = await cached.complete(ask("what is the capital of France"))
-    assert similar.annotations["cache"] == "semantic_hit"
+    assert similar.cache == "semantic_hit"
     assert similar.content == "answer to What is the capital of France?"
     history = [Message("user", "Tell me about Spain."), Message("assistant", "Spain is in Europe.")]
     follow_up = await cached.complete(ask("What is the capital of France?", history))
-    assert follow_up.annotations["cache"] == "miss"  # same words, other conversation: no hit
+    assert follow_up.cache == "miss"  # same words, other conversation: no hit
     guarded = await cached.complete(ask("What is the capital of Spain?"))
-    assert guarded.annotations["cache"] == "miss"
+    assert guarded.cache == "miss"
     assert cached.local_stats()["default"].semantic_hits == 1
     assert len(upstream.calls) == 3
 
@@ -124,7 +124,7 @@ async def test_per_namespace_threshold_and_namespace_isolation() -> None:
     loose = await cached.complete(ask("what is the capital of France"))
     strict = await cached.complete(replace(ask("what is the capital of France"), options={"namespace": "strict"}))
     other = await cached.complete(replace(ask("what is the capital of France"), options={"namespace": "other"}))
-    assert [loose.annotations["cache"], strict.annotations["cache"], other.annotations["cache"]] == [
+    assert [loose.cache, strict.cache, other.cache] == [
         "semantic_hit",
         "miss",
         "miss",

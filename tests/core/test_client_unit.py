@@ -99,7 +99,7 @@ async def test_a_cache_hit_costs_nothing() -> None:
 
     def cached(request: ChatRequest) -> ChatResponse:
         response = ChatResponse(id="c", model="gpt-4o-mini", content="x", usage=Usage(1000, 100))
-        response.annotations["cache"] = "hit"
+        response.cache = "hit"
         return response
 
     async with AsyncClient(parse_config({}), models={"gpt-4o-mini": FunctionModel(cached)}) as client:

@@ -174,7 +174,9 @@ def test_wrapper_annotations_become_headers(start_gateway: Any) -> None:
 
     def answer(request: ChatRequest) -> ChatResponse:
         response = ChatResponse(id="r1", model="m-real", content="ok", usage=Usage(3, 1), provider="fn")
-        response.annotations.update({"cache": True, "attempts": 2, "route": "cheap\nX-Evil: 1"})
+        response.cache, response.attempts = "hit", 2
+        response.route = {"router": "r", "chosen": "cheap\nX-Evil: 1", "attempts": []}
+        response.annotations["cache_age_s"] = 12.5  # other scalar notes become headers too
         return response
 
     gateway = start_gateway(models={"gpt-4o-mini": FunctionModel(answer)})
@@ -184,3 +186,4 @@ def test_wrapper_annotations_become_headers(start_gateway: Any) -> None:
     assert raw.headers["x-inferopt-attempts"] == "2"
     assert raw.headers["x-inferopt-route"] == "cheapX-Evil: 1"  # no header injection: control characters dropped
     assert "x-evil" not in raw.headers
+    assert raw.headers["x-inferopt-cache-age-s"] == "12.50000000"

@@ -35,7 +35,10 @@ def annotated(request: ChatRequest) -> ChatResponse:
         content="hello",
         usage=Usage(input_tokens=1000, output_tokens=200, cache_read_tokens=400),
         provider="openai",
-        annotations={"cache": "semantic_hit", "route": "cheap", "attempts": 3, "cache_saved_usd": 0.5},
+        cache="semantic_hit",
+        route={"router": "r", "chosen": "cheap", "attempts": []},
+        attempts=3,
+        annotations={"cache_saved_usd": 0.5},
     )
 
 
@@ -168,7 +171,8 @@ async def test_a_broken_sink_loses_nothing_for_the_others_and_says_so() -> None:
 async def test_a_routers_annotation_and_its_total_cost_are_recorded() -> None:
     def routed(request: ChatRequest) -> ChatResponse:
         response = annotated(request)
-        response.annotations = {"route": {"router": "cascade", "chosen": "strong", "attempts": []}}
+        response.route = {"router": "cascade", "chosen": "strong", "attempts": []}
+        response.cache = None  # answered upstream
         response.cost_usd = 0.25  # a cascade charges the answer for every attempt
         return response
 

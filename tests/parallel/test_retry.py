@@ -88,7 +88,7 @@ async def test_retrying_sleeps_as_told_and_annotates_attempts() -> None:
     inner = FunctionModel(Flaky(rate_limited(2.0), ProviderTimeoutError("slow")))
     model = Retrying(inner, RetryPolicy(initial_backoff_s=0.25), sleep=sleep, rng=random.Random(0))
     answer = await model.complete(REQUEST)
-    assert answer.content == "finally" and answer.annotations["attempts"] == 3 and len(inner.calls) == 3
+    assert answer.content == "finally" and answer.attempts == 3 and len(inner.calls) == 3
     assert 2.0 <= waits[0] <= 2.2 and 0 <= waits[1] <= 0.5
 
 
@@ -111,7 +111,7 @@ async def test_stream_is_retried_before_the_first_delta_only() -> None:
     model = Retrying(FunctionModel(Flaky(server_error()), chunk_size=2), sleep=sleep)
     events = [e async for e in model.stream(REQUEST)]
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "finally"
-    assert isinstance(events[-1], StreamDone) and events[-1].response.annotations["attempts"] == 2
+    assert isinstance(events[-1], StreamDone) and events[-1].response.attempts == 2
 
 
 def test_retry_is_available_in_the_config_stack() -> None:

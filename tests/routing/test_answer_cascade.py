@@ -101,7 +101,7 @@ async def test_live_cascade_escalates_when_the_answer_it_would_trust_fails() -> 
     assert cascade.decide(arith, ["12", ""], float("inf")) == 1
     router = AnswerCascade(cascade, targets, escalate_at=float("inf"))
     response = await router.complete(ChatRequest.of(arith, model="router/x"))
-    route = response.annotations["route"]
+    route = response.route
     assert response.content == "42" and route["chosen"] == STRONG
     assert "failed" in route["reason"]
     assert [a["outcome"] for a in route["attempts"]] == ["error", "rejected", "accepted"]
@@ -110,7 +110,7 @@ async def test_live_cascade_escalates_when_the_answer_it_would_trust_fails() -> 
     targets[CHEAP] = FunctionModel(lambda r: "Paris", name=CHEAP)
     calm = AnswerCascade(cascade, targets, escalate_at=float("inf"))
     agreed = await calm.complete(ChatRequest.of(capital, model="router/x"))
-    assert agreed.content == "Paris" and agreed.annotations["route"]["chosen"] == CHEAP
+    assert agreed.content == "Paris" and agreed.route["chosen"] == CHEAP
     assert len(targets[CHEAP].calls) == len(targets[PEER].calls) == 1  # both cheap models asked once
 
 

@@ -31,7 +31,7 @@ async def test_agreeing_cheap_answers_are_accepted_without_calling_the_strong_mo
     models = {"cheap": priced("B", 0.001), "cheap2": priced("b)", 0.002), "strong": priced("B", 0.05)}
     cascade = Cascade([Stage("cheap", Agreement(["cheap2"]), threshold=1.0), Stage("strong")], models)
     response = await cascade.complete(request())
-    route = response.annotations["route"]
+    route = response.route
     assert response.content == "B" and route["chosen"] == "cheap"
     assert [a["outcome"] for a in route["attempts"]] == ["accepted", "check"]
     assert response.cost_usd == pytest.approx(0.003)  # the answer and the check's call
@@ -42,7 +42,7 @@ async def test_disagreement_escalates_and_every_attempt_is_charged() -> None:
     models = {"cheap": priced("A", 0.001), "cheap2": priced("B", 0.002), "strong": priced("B", 0.05)}
     cascade = Cascade([Stage("cheap", Agreement(["cheap2"]), threshold=1.0), Stage("strong")], models)
     response = await cascade.complete(request())
-    route = response.annotations["route"]
+    route = response.route
     assert route["chosen"] == "strong"
     assert [(a["model"], a["outcome"]) for a in route["attempts"]] == [
         ("cheap", "rejected"),
@@ -69,7 +69,7 @@ async def test_per_stage_thresholds_verifier_judge_and_logprob_checks() -> None:
         models,
     )
     response = await cascade.complete(request("Give JSON"))
-    route = response.annotations["route"]
+    route = response.route
     assert route["chosen"] == "small"
     assert [a["outcome"] for a in route["attempts"]] == ["rejected", "rejected", "accepted", "check"]
     assert route["attempts"][1]["score"] == pytest.approx(0.928, abs=1e-3)
@@ -86,7 +86,7 @@ async def test_a_failing_stage_escalates_and_the_last_failure_is_raised() -> Non
         {"cheap": FunctionModel(fail), "strong": priced("ok", 0.01)},
     )
     response = await cascade.complete(request())
-    assert response.annotations["route"]["attempts"][0]["outcome"] == "error"
+    assert response.route["attempts"][0]["outcome"] == "error"
     assert response.cost_usd == pytest.approx(0.01)
     peer_down = Cascade(
         [Stage("cheap", Agreement(["peer"])), Stage("strong")],
@@ -135,10 +135,10 @@ async def test_rule_router_picks_the_most_specific_rule_and_streams_through() ->
     router = RuleRouter({"reasoning/high": "smart", "*/low": "fast"}, models, default="fast")
     hard = await router.complete(ChatRequest.of("Prove step by step that 2+2=4", model="router/r"))
     assert hard.content == "smart answer"
-    assert "reasoning/high" in hard.annotations["route"]["reason"]
+    assert "reasoning/high" in hard.route["reason"]
     events = [e async for e in router.stream(ChatRequest.of("Write a haiku", model="router/r"))]
     assert any(isinstance(e, TextDelta) for e in events)
     done = events[-1]
-    assert isinstance(done, StreamDone) and done.response.annotations["route"]["chosen"] == "fast"
+    assert isinstance(done, StreamDone) and done.response.route["chosen"] == "fast"
     with pytest.raises(ConfigError, match="task/complexity"):
         RuleRouter({"poetry": "fast"}, models)

@@ -85,13 +85,13 @@ async def test_router_from_config_runs_inside_async_client() -> None:
     async with AsyncClient(config, models=models) as client:
         response = await client.complete("Pick A or B", model="router/cheap-first")
         assert response.content == "B"
-        assert response.annotations["route"]["chosen"] == "gpt-4o"
+        assert response.route["chosen"] == "gpt-4o"
         # Each target call goes through the client, so it is priced from the catalog; the router sums them.
-        attempts = response.annotations["route"]["attempts"]
+        attempts = response.route["attempts"]
         assert [a["model"] for a in attempts] == ["gpt-4o-mini", "claude-haiku-4-5", "gpt-4o"]
         assert all(a["cost_usd"] > 0 for a in attempts)
         assert response.cost_usd == pytest.approx(sum(a["cost_usd"] for a in attempts))
-        assert (await client.complete("hi", model="router/safe")).annotations["route"]["router"] == "safe"
+        assert (await client.complete("hi", model="router/safe")).route["router"] == "safe"
         with pytest.raises(UnknownModelError, match="cheap-first"):
             await client.complete("hi", model="router/nope")
 

@@ -56,7 +56,7 @@ async def test_fallback_uses_the_next_model_and_skips_an_open_circuit() -> None:
         assert response.content == "from backup"
     assert fallback.breakers["primary"].is_open
     response = await fallback.complete(request())
-    assert [a["outcome"] for a in response.annotations["route"]["attempts"]] == ["skipped", "accepted"]
+    assert [a["outcome"] for a in response.route["attempts"]] == ["skipped", "accepted"]
     assert response.cost_usd == 0.002  # only the answer that was billed
     assert len(primary.calls) == 2  # not called while its circuit is open
     clock.now = 31
@@ -81,7 +81,7 @@ async def test_a_hanging_model_times_out_into_the_fallback() -> None:
     fallback = Fallback({"slow": FunctionModel(hang), "fast": FunctionModel(lambda r: "quick")}, timeout_s=0.01)
     response = await fallback.complete(request())
     assert response.content == "quick"
-    assert "ProviderTimeoutError" in response.annotations["route"]["attempts"][0]["error"]
+    assert "ProviderTimeoutError" in response.route["attempts"][0]["error"]
 
 
 async def test_weighted_balancing_follows_the_weights() -> None:

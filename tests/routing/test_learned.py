@@ -80,7 +80,7 @@ async def test_live_learned_router_annotates_route_and_charges_the_call(split: t
     hard = next(p for p, g in zip(test.prompts, test.groups, strict=True) if g == "arith")
     response = await router.complete(ChatRequest.of(hard, model="router/knn"))
     assert response.content == "answer from large"
-    assert response.annotations["route"]["chosen"] == "large"
+    assert response.route["chosen"] == "large"
     assert len(targets["large"].calls) == 1 and not targets["small"].calls
     _, strong = weak_and_strong(train)
     assert train.models[strong] == "gpt-4o"

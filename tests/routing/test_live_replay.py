@@ -70,7 +70,7 @@ async def _compare(
         for prompt in rows.prompts:
             response = await client.complete(prompt, model="router/under-test")
             assert response.emulated
-            route = response.annotations["route"]
+            route = response.route
             live_chosen.append(route["chosen"])
             live_calls.update(a["model"] for a in route["attempts"])
             live_cost += response.cost_usd or 0.0

@@ -54,14 +54,14 @@ async def test_the_cheap_answer_is_kept_exactly_when_its_token_confidence_passes
     async with AsyncClient(parse_config(config(emulator, "mini", threshold))) as client:
         routed = [await client.complete(q, max_tokens=30) for q in QUESTIONS]
     for alone, confidence, answer in zip(asked_alone, confidences, routed, strict=True):
-        route = answer.annotations["route"]
+        route = answer.route
         first = route["attempts"][0]
         assert first["score"] == pytest.approx(confidence)  # the check read the model's own log-probs
         if confidence >= threshold:
             assert route["chosen"] == "mini" and answer.content == alone.content
         else:
             assert route["chosen"] == "big" and len(route["attempts"]) == 2
-    assert {a.annotations["route"]["chosen"] for a in routed} == {"mini", "big"}
+    assert {a.route["chosen"] for a in routed} == {"mini", "big"}
 
 
 async def test_a_stage_without_log_probabilities_escalates(
@@ -70,6 +70,6 @@ async def test_a_stage_without_log_probabilities_escalates(
     monkeypatch.setenv("EMU_KEY", "sk-emu")
     async with AsyncClient(parse_config(config(emulator, "haiku", 0.1))) as client:
         answer = await client.complete(QUESTIONS[0], max_tokens=20)
-    route = answer.annotations["route"]
+    route = answer.route
     assert route["attempts"][0]["score"] == 0.0  # Anthropic's API returns no log-probs: nothing to trust
     assert route["chosen"] == "big"

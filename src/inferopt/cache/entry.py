@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from inferopt.errors import InvalidArgumentError
-from inferopt.types import ChatResponse, Usage
+from inferopt.types import ChatResponse, ThinkingPart, Usage
 
 ENTRY_VERSION = 1
 
@@ -40,6 +40,8 @@ class CachedAnswer:
                 raise InvalidArgumentError(f"cache entry version {data.get('v')!r}, expected {ENTRY_VERSION}")
             fields = dict(data["response"])
             fields["usage"] = Usage(**fields["usage"])
+            if fields.get("thinking"):
+                fields["thinking"] = [ThinkingPart(**part) for part in fields["thinking"]]
             response = ChatResponse(**fields)
         except (KeyError, TypeError, json.JSONDecodeError) as exc:
             raise InvalidArgumentError(f"unreadable cache entry: {exc}") from exc

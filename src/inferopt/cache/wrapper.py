@@ -5,7 +5,7 @@
     model = Cached(provider_model, SQLiteBackend("cache.db"))
     await model.complete(request)     # miss: upstream, stored; the same request again: a hit
 
-A hit's response carries the original usage and ``annotations["cache"] == "hit"`` (or
+A hit's response carries the original usage and ``cache == "hit"`` (or
 ``"semantic_hit"``), plus ``cache_saved_usd``; a miss says ``"miss"``, and requests the policy
 does not cache say ``"bypass"``/``"refresh"``. A streamed answer is stored with its chunk boundaries
 and a hit replays it as a stream ending with the original usage.
@@ -113,7 +113,7 @@ class Cached:
             self.stats.add(namespace, bypasses=1, upstream_calls=1)
             async for event in self.inner.stream(request):
                 if isinstance(event, StreamDone):
-                    event.response.annotations["cache"] = "bypass"
+                    event.response.cache = "bypass"
                 yield event
             return
         if action is Action.LOOKUP:
@@ -136,7 +136,7 @@ class Cached:
                     chunks.append(event.text)
                 elif isinstance(event, StreamDone):
                     answer = CachedAnswer(_copy(event.response), chunks, self._wall_clock())
-                    event.response.annotations["cache"] = "refresh" if action is Action.REFRESH else "miss"
+                    event.response.cache = "refresh" if action is Action.REFRESH else "miss"
                     if self._cacheable(answer.response):
                         await self._store(request, namespace, key, answer)
                     else:
@@ -226,7 +226,7 @@ class Cached:
         counter = {"bypass": "bypasses", "refresh": "refreshes", "miss": "misses"}[label]
         self.stats.add(namespace, **{counter: 1}, upstream_calls=1)
         response = await self.inner.complete(request)
-        response.annotations["cache"] = label
+        response.cache = label
         await self._maybe_flush()
         return response
 
@@ -237,9 +237,9 @@ class Cached:
         response = _copy(original)
         response.latency_s = self._clock() - started
         response.ttft_s = response.latency_s
+        response.cache = "semantic_hit" if semantic else "hit"
         response.annotations.update(
             {
-                "cache": "semantic_hit" if semantic else "hit",
                 "cache_namespace": namespace,
                 "cache_saved_usd": saved,
                 "cache_original_latency_s": original.latency_s,
@@ -282,5 +282,7 @@ def _copy(response: ChatResponse) -> ChatResponse:
         response,
         usage=Usage(**dataclasses.asdict(response.usage)),
         annotations=dict(response.annotations),
+        thinking=None if response.thinking is None else [dataclasses.replace(p) for p in response.thinking],
+        route=None if response.route is None else dict(response.route),
         tool_calls=None if response.tool_calls is None else [dict(c) for c in response.tool_calls],
     )

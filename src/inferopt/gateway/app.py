@@ -104,18 +104,20 @@ def answer_headers(response: ChatResponse) -> list[Header]:
         headers.append((b"x-inferopt-upstream-ms", f"{response.latency_s * 1000:.2f}".encode()))
     if response.emulated:
         headers.append((b"x-inferopt-emulated", b"true"))
+    if response.cache is not None:
+        headers.append((b"x-inferopt-cache", _header_value(response.cache)))
+    if response.attempts is not None:
+        headers.append((b"x-inferopt-attempts", str(response.attempts).encode()))
+    if response.route is not None:
+        headers.append((b"x-inferopt-route", _header_value(response.route.get("chosen", ""))))
     for name, value in response.annotations.items():
         if isinstance(value, str | int | float | bool) and name.replace("_", "-").replace("-", "").isalnum():
-            if name == "cache" and isinstance(value, bool):
-                value = "hit" if value else "miss"
             headers.append((b"x-inferopt-" + name.replace("_", "-").lower().encode(), _header_value(value)))
     return headers
 
 
 def cache_result(response: ChatResponse | None) -> str | None:
-    value = None if response is None else response.annotations.get("cache")
-    if isinstance(value, bool):
-        return "hit" if value else "miss"
+    value = None if response is None else response.cache
     return value if value in ("hit", "miss") else None
 
 

@@ -7,7 +7,7 @@
 
 Each request, answered or failed, becomes one :class:`RequestRecord`: start time, model asked
 for and model that served, provider, latency, time to first token, tokens, cost, cache outcome
-(``annotations["cache"]``), route (``annotations["route"]``), retries (``annotations["attempts"]``),
+(``response.cache``), route (``response.route``), retries (``response.attempts``),
 error class, tenant and key id (``request.options["tenant"]`` / ``["key_id"]``) and a request id.
 
 Place it outermost to see what the caller saw (cache hits, retries included); its cost is priced
@@ -137,9 +137,9 @@ class Metered:
         record.emulated = response.emulated
         # Read now: outer layers (and the client's own pricing) may change the response afterwards.
         notes = response.annotations
-        record.cache = _cache_outcome(notes.get("cache"))
-        record.route = _route(notes.get("route"))
-        record.retries = max(0, int(notes.get("attempts", 1)) - 1)
+        record.cache = _cache_outcome(response.cache)
+        record.route = _route(response.route)
+        record.retries = max(0, (response.attempts or 1) - 1)
         if record.ttft_s is None:
             record.ttft_s = record.latency_s if not record.streamed else response.ttft_s
         self.writer.submit((record, replace(usage), response.cost_usd, notes.get("cache_saved_usd")))

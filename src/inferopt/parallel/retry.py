@@ -134,7 +134,7 @@ class RetryState:
 class Retrying:
     """A Model that retries its inner Model's retryable failures (see the module docstring).
 
-    ``response.annotations["attempts"]`` says how many attempts the answer took.
+    ``response.attempts`` says how many attempts the answer took.
     """
 
     def __init__(
@@ -178,7 +178,7 @@ class Retrying:
             except ProviderError as error:
                 await self._wait_or_raise(state, error, request)
                 continue
-            response.annotations["attempts"] = state.attempts
+            response.attempts = state.attempts
             return response
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
@@ -189,7 +189,7 @@ class Retrying:
             try:
                 async for event in upstream:
                     if isinstance(event, StreamDone):
-                        event.response.annotations["attempts"] = state.attempts
+                        event.response.attempts = state.attempts
                     else:  # once anything was relayed, a retry would repeat it
                         started_text = True
                     yield event

@@ -1,7 +1,7 @@
 """Routing: rule routers, cascades with quality checks, learned routers, fallbacks and balancing,
 and their offline evaluation on recorded model outcomes. See docs/routing.md.
 
-Every router is a Model over other Models; ``annotations["route"]`` on its answer says what it did.
+Every router is a Model over other Models; ``route`` on its answer says what it did.
 """
 
 from inferopt.routing.answer_cascade import PatternCascade, replay_pattern_cascade

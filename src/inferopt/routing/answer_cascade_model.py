@@ -4,7 +4,7 @@ Every cheap model is asked at once (their latencies overlap); the prompt's task 
 their answers decide, through a trained :class:`~inferopt.routing.answer_cascade.PatternCascade`,
 whether to accept one of them or to pay the strong model. A cheap model that fails answers ""
 (which agrees with nothing), so the pattern still decides; its error is recorded. Every call is in
-``annotations["route"]`` and ``cost_usd`` is their sum, exactly as the offline replay charges it.
+``route`` and ``cost_usd`` is their sum, exactly as the offline replay charges it.
 """
 
 from __future__ import annotations

@@ -14,13 +14,14 @@
       safe:      {kind: fallback, order: [fast, smart], timeout_s: 20, failure_threshold: 3, cooldown_s: 30}
       spread:    {kind: balanced, targets: [east, west], strategy: least_busy}
 
-Targets are model names the client resolves (aliases, ``provider/model``...), so every attempt goes
-through the configured stack and is priced.
+Targets are model names (aliases, ``provider/model``...) that ``target`` turns into Models: the
+client hands each router the stacked, priced Model of each name, so a router is a Model over Models
+and every attempt goes through the configured stack and is priced once.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from inferopt.errors import ConfigError
@@ -28,7 +29,7 @@ from inferopt.routing.cascade import Cascade, Stage
 from inferopt.routing.checks import Agreement, Check, Judge, LogprobConfidence
 from inferopt.routing.fallback import Balanced, Fallback
 from inferopt.routing.rules import RuleRouter
-from inferopt.types import ChatRequest, ChatResponse, Model, StreamEvent
+from inferopt.types import Model
 
 TargetFactory = Callable[[str], Model]
 KINDS = ("rules", "cascade", "learned", "answer-cascade", "fallback", "balanced")
@@ -139,22 +140,3 @@ def _check_models(check: Check | None) -> list[str]:
     if isinstance(check, Judge):
         return [check.model]
     return []
-
-
-class ClientTarget:
-    """A router target that sends through a client under a model name (so it is stacked and priced)."""
-
-    def __init__(self, client: Any, name: str) -> None:
-        self._client = client
-        self._name = name
-
-    async def complete(self, request: ChatRequest) -> ChatResponse:
-        response: ChatResponse = await self._client.complete(request, model=self._name)
-        return response
-
-    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        stream: AsyncIterator[StreamEvent] = self._client.stream(request, model=self._name)
-        return stream
-
-    async def aclose(self) -> None:
-        return None  # the client owns the connections

@@ -9,7 +9,7 @@
 
 Each stage has its own check and threshold; the last stage is accepted whatever its score (there is
 nothing left to escalate to). A stage whose model or check fails (a provider error) escalates. The path
-taken and every call (answers, check calls, errors) with its cost are in ``annotations["route"]``;
+taken and every call (answers, check calls, errors) with its cost are in ``route``;
 ``cost_usd`` is their sum.
 """
 

@@ -2,7 +2,7 @@
 
 A router is a Model over other Models. Its targets are a mapping ``name -> Model``; the request it
 forwards carries ``model=name`` (so an adapter gets the provider's model id). The answer it returns
-is the chosen target's, with ``annotations["route"]`` telling which router chose what, and every
+is the chosen target's, with ``route`` telling which router chose what, and every
 attempt (model, cost, outcome), and ``cost_usd`` the sum of every attempt's cost: a cascade that
 tried two models pays for both.
 """
@@ -38,7 +38,7 @@ class Attempt:
 
 @dataclass(slots=True)
 class RouteRecord:
-    """Everything a router did for one request; becomes ``annotations["route"]``."""
+    """Everything a router did for one request; becomes ``route``."""
 
     router: str
     attempts: list[Attempt] = field(default_factory=list)
@@ -54,7 +54,7 @@ class RouteRecord:
 
     def finish(self, response: ChatResponse, chosen: str) -> ChatResponse:
         """Annotate the returned answer and charge it for every attempt."""
-        response.annotations["route"] = {
+        response.route = {
             "router": self.router,
             "chosen": chosen,
             "reason": self.reason,

@@ -171,7 +171,7 @@ async def run_bounded(jobs: Sequence[Callable[[], Awaitable[Outcome]]], concurre
 
 
 def _cache_hit(response: ChatResponse) -> bool:
-    return str(response.annotations.get("cache", "")) in ("hit", "semantic_hit", "exact", "semantic")
+    return str(response.cache or "") in ("hit", "semantic_hit", "exact", "semantic")
 
 
 async def run_configuration(

@@ -59,7 +59,7 @@ def ok_record(row: Row, response: ChatResponse) -> dict[str, Any]:
         },
         "cost_usd": response.cost_usd,
         "latency_s": round(response.latency_s or 0.0, 6),
-        "attempts": response.annotations.get("attempts", 1),
+        "attempts": response.attempts or 1,
         "emulated": response.emulated,
     }
 

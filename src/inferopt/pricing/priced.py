@@ -1,0 +1,67 @@
+"""The one place an answer is priced: a Model wrapper that sets ``cost_usd`` from the catalog.
+
+The client puts it outermost on every model's stack, so each upstream answer is priced exactly
+once, whatever served it. A router is a Model over such priced stacks: it adds up its attempts'
+costs itself (:class:`~inferopt.routing.routed.RouteRecord`) and is not priced again. An answer
+served from the answer cache costs nothing (what it saved is in the cache's own figures). An
+unknown price is reported as ``None`` (never 0) with one :class:`CostUnknownWarning`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import AsyncIterator
+
+from inferopt.errors import UnknownModelError
+from inferopt.pricing.catalog import PriceCatalog
+from inferopt.pricing.cost import CostUnknownWarning, cost_of
+from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent
+
+_FREE = ("hit", "semantic_hit")
+
+
+class Priced:
+    """Price ``inner``'s answers under ``name`` (the config's model id), else the model that answered."""
+
+    def __init__(self, inner: Model, catalog: PriceCatalog, name: str) -> None:
+        self.inner = inner
+        self.catalog = catalog
+        self.name = name
+        self._warned = False
+
+    def price(self, response: ChatResponse) -> ChatResponse:
+        if response.cache in _FREE:
+            response.cost_usd = 0.0
+            return response
+        for name in (self.name, response.model):
+            try:
+                response.cost_usd = cost_of(response.usage, name, catalog=self.catalog)
+                return response
+            except UnknownModelError:
+                continue
+        response.cost_usd = None
+        if not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"no price known for model {self.name!r}: its cost is reported as unknown (None). Add a price "
+                "under models.<alias>.price or pricing.files in the config.",
+                CostUnknownWarning,
+                stacklevel=4,
+            )
+        return response
+
+    async def complete(self, request: ChatRequest) -> ChatResponse:
+        return self.price(await self.inner.complete(request))
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        upstream = self.inner.stream(request)
+        try:
+            async for event in upstream:
+                yield StreamDone(self.price(event.response)) if isinstance(event, StreamDone) else event
+        finally:
+            close = getattr(upstream, "aclose", None)
+            if close is not None:
+                await close()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
