@@ -28,8 +28,8 @@ def _provider_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(KEY_ENV, PROVIDER_KEY)
 
 
-def emulator_config_for(server: EmulatorServer) -> Config:
-    """A gateway config whose providers are the emulator's two wire formats."""
+def emulator_config_for(server: EmulatorServer, routers: dict[str, Any] | None = None) -> Config:
+    """A gateway config whose providers are the emulator's two wire formats (and ``routers`` over them)."""
     return parse_config(
         {
             "providers": {
@@ -42,6 +42,7 @@ def emulator_config_for(server: EmulatorServer) -> Config:
                 "haiku": {"provider": "claude", "model": "claude-haiku-4-5"},
             },
             "default_model": "fast",
+            "routers": routers or {},
         },
         source="test-gateway.yaml",
     )
@@ -68,10 +69,11 @@ def start_gateway() -> Iterator[GatewayFactory]:
         config: Config | None = None,
         keys: KeyStore | None = None,
         models: dict[str, Model] | None = None,
+        routers: dict[str, Any] | None = None,
         **options: Any,
     ) -> GatewayServer:
         if config is None:
-            config = emulator_config_for(upstream) if upstream is not None else parse_config({})
+            config = emulator_config_for(upstream, routers) if upstream is not None else parse_config({})
         app = GatewayApp(AsyncClient(config, models=models), keys=keys, **options)
         server = GatewayServer(app).start()
         running.append(server)

@@ -106,3 +106,22 @@ def test_upstream_failure_before_the_first_token_is_an_http_error_status(start_g
         ):
             list(client.chat.completions.create(model="fast", messages=USER, stream=True))
         assert caught.value.status_code == 502 and caught.value.code == "upstream_error"
+
+
+
+def test_a_fallback_router_streams_through_the_gateway_as_the_upstream_generates(start_gateway: Any) -> None:
+    # A Fallback used to answer a stream in one piece at the end; now each piece comes as generated.
+    config = EmulatorConfig(overrides=ProfileOverrides(ttft_s=0.05, tokens_per_s=80, jitter=0.0))
+    with EmulatorServer(config) as upstream:
+        gateway = start_gateway(upstream, routers={"safe": {"kind": "fallback", "order": ["fast", "smart"]}})
+        client = openai.OpenAI(base_url=gateway.openai_base_url, api_key="x", max_retries=0)
+        arrivals: list[float] = []
+        started = time.perf_counter()
+        stream = client.chat.completions.create(model="router/safe", messages=USER, max_tokens=60, stream=True)
+        text = ""
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                arrivals.append(time.perf_counter() - started)
+                text += chunk.choices[0].delta.content
+        assert len(arrivals) > 5 and text
+        assert arrivals[-1] - arrivals[0] > 0.3  # spread over the generation, not one burst at the end

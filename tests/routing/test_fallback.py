@@ -8,7 +8,8 @@ import random
 import pytest
 
 from inferopt.errors import AllAttemptsFailedError, ProviderError, ServerError
-from inferopt.routing.fallback import Balanced, CircuitBreaker, Fallback
+from inferopt.routing.attempts import CircuitBreaker
+from inferopt.routing.fallback import Balanced, Fallback
 from inferopt.testing import FunctionModel
 from inferopt.types import ChatRequest, ChatResponse, Usage
 
@@ -124,3 +125,54 @@ async def test_least_busy_and_lowest_latency() -> None:
     for _ in range(10):
         await latency.complete(request())
     assert len(fast.calls) == 9 and len(slow_model.calls) == 1  # measured once, then avoided
+
+
+def priced(text: str, cost: float, chunk_size: int = 4) -> FunctionModel:
+    def answer(request: ChatRequest) -> ChatResponse:
+        return ChatResponse("r", request.model, text, Usage(3, 5), provider="fn", cost_usd=cost)
+
+    return FunctionModel(answer, chunk_size=chunk_size)
+
+
+async def test_fallback_streams_the_answering_target_piece_by_piece() -> None:
+    from inferopt.types import StreamDone, TextDelta
+
+    fallback = Fallback({"a": failing(), "b": priced("streamed in pieces", 0.02)}, ["a", "b"])
+    events = [e async for e in fallback.stream(request())]
+    pieces = [e.text for e in events if isinstance(e, TextDelta)]
+    assert len(pieces) > 1 and "".join(pieces) == "streamed in pieces"  # not one piece at the end
+    done = events[-1]
+    assert isinstance(done, StreamDone)
+    assert done.response.route["chosen"] == "b"
+    assert [a["outcome"] for a in done.response.route["attempts"]] == ["error", "accepted"]
+    assert done.response.cost_usd == 0.02  # the failed attempt was not billed
+
+
+async def test_a_silent_first_target_costs_timeout_s_not_its_whole_answer() -> None:
+    from inferopt.types import StreamDone
+
+    async def silent(request: ChatRequest) -> str:
+        await asyncio.sleep(30)
+        return "too late"
+
+    fallback = Fallback({"slow": FunctionModel(silent), "b": priced("ok", 0.01)}, ["slow", "b"], timeout_s=0.2)
+    started = asyncio.get_running_loop().time()
+    events = [e async for e in fallback.stream(request())]
+    assert asyncio.get_running_loop().time() - started < 2.0
+    assert isinstance(events[-1], StreamDone) and events[-1].response.route["chosen"] == "b"
+    assert "ProviderTimeoutError" in events[-1].response.route["attempts"][0]["error"]
+
+
+async def test_every_target_failing_to_start_a_stream_raises_with_each_error() -> None:
+    fallback = Fallback({"a": failing("a down"), "b": failing("b down")}, ["a", "b"])
+    with pytest.raises(AllAttemptsFailedError, match=r"a down.*b down"):
+        [e async for e in fallback.stream(request())]
+
+
+async def test_balanced_streams_and_counts_in_flight() -> None:
+    from inferopt.types import StreamDone
+
+    balanced = Balanced({"east": priced("from east", 0.01), "west": priced("from west", 0.01)}, strategy="least_busy")
+    events = [e async for e in balanced.stream(request())]
+    assert isinstance(events[-1], StreamDone) and events[-1].response.route["chosen"] in ("east", "west")
+    assert balanced.in_flight == {"east": 0, "west": 0}

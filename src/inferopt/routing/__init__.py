@@ -6,12 +6,13 @@ Every router is a Model over other Models; ``route`` on its answer says what it 
 
 from inferopt.routing.answer_cascade import PatternCascade, replay_pattern_cascade
 from inferopt.routing.answer_cascade_model import AnswerCascade
+from inferopt.routing.attempts import CircuitBreaker
 from inferopt.routing.cascade import Cascade, Stage
 from inferopt.routing.checks import Agreement, CheckResult, Judge, LogprobConfidence, Verifier
 from inferopt.routing.classify import Classification, classify
 from inferopt.routing.data import Outcomes, read_routellm_mmlu, read_routerbench
 from inferopt.routing.evaluate import RouterReport, evaluate
-from inferopt.routing.fallback import Balanced, CircuitBreaker, Fallback
+from inferopt.routing.fallback import Balanced, Fallback
 from inferopt.routing.learned import KnnRouter
 from inferopt.routing.learned_model import LearnedRouter
 from inferopt.routing.metrics import aiq, apgr, cpt, pgr
