@@ -36,7 +36,7 @@ def encode_stream(response: ChatResponse, deltas: list, include_usage: bool = Tr
     return encoder.start() + b"".join(encoder.delta(d) for d in deltas) + encoder.done(response)
 
 
-def test_spec_examples_decode_and_reencode_to_the_same_answer(validate: Any) -> None:
+def test_spec_examples_decode_and_reencode_to_the_same_answer(openai_spec: Any) -> None:
     plain = openai_chat.decode_response(golden_json("openai_chat_default.json"), "m")
     assert plain.content == "Hello! How can I assist you today?" and plain.finish_reason == "stop"
     assert plain.usage.input_tokens == 19 and plain.usage.output_tokens == 10
@@ -45,7 +45,7 @@ def test_spec_examples_decode_and_reencode_to_the_same_answer(validate: Any) -> 
     assert json.loads(call.tool_calls[0]["function"]["arguments"]) == {"location": "Boston, MA"}
     for response in (plain, call):
         body = openai_chat.encode_response(response)
-        validate(body, "CreateChatCompletionResponse")
+        openai_spec(body, "CreateChatCompletionResponse")
         ChatCompletion.model_validate(body)
         again = openai_chat.decode_response(body, "m")
         assert (again.content, again.tool_calls, again.usage, again.finish_reason) == (
@@ -56,7 +56,7 @@ def test_spec_examples_decode_and_reencode_to_the_same_answer(validate: Any) -> 
         )
 
 
-def test_streamed_tool_call_fragments_arrive_as_deltas_and_merge_into_valid_json(validate: Any) -> None:
+def test_streamed_tool_call_fragments_arrive_as_deltas_and_merge_into_valid_json(openai_spec: Any) -> None:
     deltas, response = decode_stream((GOLDEN / "openai_chat_stream_tools.sse").read_bytes())
     fragments = [d for d in deltas if isinstance(d, ToolCallDelta)]
     assert fragments[0].id == "call_DdmO9pD3xa9XTPNJ32zg2hcA" and fragments[0].name == "get_weather"
@@ -72,7 +72,7 @@ def test_streamed_tool_call_fragments_arrive_as_deltas_and_merge_into_valid_json
         if event.data != "[DONE]":
             chunk = json.loads(event.data)
             ChatCompletionChunk.model_validate(chunk)
-            validate(chunk, "CreateChatCompletionStreamResponse")
+            openai_spec(chunk, "CreateChatCompletionStreamResponse")
     again_deltas, again = decode_stream(raw)
     assert again.tool_calls == response.tool_calls and again.usage == response.usage
     assert [d for d in again_deltas if isinstance(d, ToolCallDelta)] == fragments
