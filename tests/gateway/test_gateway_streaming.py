@@ -108,7 +108,6 @@ def test_upstream_failure_before_the_first_token_is_an_http_error_status(start_g
         assert caught.value.status_code == 502 and caught.value.code == "upstream_error"
 
 
-
 def test_a_fallback_router_streams_through_the_gateway_as_the_upstream_generates(start_gateway: Any) -> None:
     # A Fallback used to answer a stream in one piece at the end; now each piece comes as generated.
     config = EmulatorConfig(overrides=ProfileOverrides(ttft_s=0.05, tokens_per_s=80, jitter=0.0))
