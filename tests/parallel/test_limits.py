@@ -146,3 +146,19 @@ async def test_redis_bucket_is_shared_across_instances(redis_client) -> None:  #
     assert 0.9 < wait <= 1.0  # the third token is shared debt: one second at 1 token/s
     await b.adjust(1)
     assert await b.reserve(0) == 0
+
+
+async def test_redis_down_limits_locally_instead_of_failing_requests() -> None:
+    aioredis = pytest.importorskip("redis.asyncio", reason="redis extra not installed")
+    # Nothing listens on port 1: every shared-bucket call fails the way a Redis outage does.
+    down = aioredis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    upstream = FunctionModel(lambda r: "ok")
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    limited = RateLimited(upstream, Limits(rpm=60), redis=down, key_prefix=f"t-{uuid.uuid4().hex}", sleep=sleep)
+    answers = [await limited.complete(ChatRequest.of(f"q{i}", model="gpt-4o-mini")) for i in range(5)]
+    assert [a.content for a in answers] == ["ok"] * 5 and len(upstream.calls) == 5  # fail-open: all answered
+    await limited.aclose()

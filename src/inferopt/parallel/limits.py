@@ -23,6 +23,18 @@ from inferopt.parallel.token_bucket import Bucket, RedisTokenBucket, TokenBucket
 from inferopt.tokens import count_request_tokens
 from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent
 
+def _backend_errors() -> tuple[type[BaseException], ...]:
+    """What a shared bucket raises when Redis is down: redis-py's own errors derive from neither
+    OSError nor the builtin ConnectionError, so they are named here when the extra is installed."""
+    errors: tuple[type[BaseException], ...] = (OSError, ConnectionError, TimeoutError)
+    try:
+        from redis.exceptions import RedisError
+    except ImportError:
+        return errors
+    return (*errors, RedisError)
+
+
+_BACKEND_DOWN = _backend_errors()
 log = logging.getLogger(__name__)
 
 
@@ -101,7 +113,7 @@ class RateLimited:
                 return await bucket.reserve(amount)
             await bucket.adjust(amount)
             return 0.0
-        except (OSError, ConnectionError, TimeoutError) as exc:  # redis down: keep limiting, locally
+        except _BACKEND_DOWN as exc:  # redis down: keep limiting, locally
             limit = limiter.limits.rpm if kind == "rpm" else limiter.limits.tpm
             assert limit is not None
             local = limiter.fallback.setdefault(kind, TokenBucket.per_minute(limit))
