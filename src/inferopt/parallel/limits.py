@@ -23,6 +23,7 @@ from inferopt.parallel.token_bucket import Bucket, RedisTokenBucket, TokenBucket
 from inferopt.tokens import count_request_tokens
 from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent
 
+
 def _backend_errors() -> tuple[type[BaseException], ...]:
     """What a shared bucket raises when Redis is down: redis-py's own errors derive from neither
     OSError nor the builtin ConnectionError, so they are named here when the extra is installed."""
