@@ -112,3 +112,19 @@ def test_tool_calls_come_back_as_tool_use_blocks(start_gateway: Any) -> None:
         assert result.stop_reason == "tool_use"
         blocks = [b for b in result.content if b.type == "tool_use"]
         assert len(blocks) == 1 and blocks[0].name == "weather" and blocks[0].input == {"city": "Oslo"}
+
+
+def test_count_tokens_through_the_gateway_counts_locally_and_grows_with_the_prompt(start_gateway: Any) -> None:
+    gateway = start_gateway(models={"gpt-4o-mini": FunctionModel(lambda r: "unused")})
+    client = anthropic.Anthropic(base_url=gateway.anthropic_base_url, api_key="x", max_retries=0)
+    short = client.messages.count_tokens(model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}])
+    raw = client.messages.with_raw_response.count_tokens(
+        model="gpt-4o-mini",
+        system="You are a careful assistant who answers in full sentences.",
+        messages=[{"role": "user", "content": "Tell me about the history of the printing press in Europe."}],
+    )
+    longer = raw.parse()
+    assert 0 < short.input_tokens < longer.input_tokens
+    assert raw.headers["x-inferopt-token-count"] == "local"  # says how it was counted
+    with pytest.raises(anthropic.BadRequestError, match="messages"):
+        client.messages.count_tokens(model="gpt-4o-mini", messages=[])

