@@ -32,13 +32,18 @@ ContentPart = dict[str, Any]
 
 @dataclass(slots=True)
 class Message:
-    """One chat turn. ``content`` is a string or a list of content parts."""
+    """One chat turn. ``content`` is a string or a list of content parts.
+
+    ``cache_control`` marks a whole tool result as an Anthropic cache breakpoint (a ``tool_result``
+    block's own ``cache_control``; parts carry theirs inside); other wires ignore it.
+    """
 
     role: Role
     content: str | list[ContentPart]
     name: str | None = None
     tool_calls: list[dict[str, Any]] | None = None
     tool_call_id: str | None = None
+    cache_control: dict[str, Any] | None = None
 
     @property
     def text(self) -> str:
@@ -187,6 +192,8 @@ class ChatResponse:
     annotations: dict[str, Any] = field(default_factory=dict)
     thinking: list[ThinkingPart] | None = None
     refusal: str | None = None
+    # The stop sequence that ended the answer, when the provider says which (Anthropic does).
+    stop_sequence: str | None = None
     # What the wrappers did, typed: the answer cache's outcome (hit, semantic_hit, miss, refresh,
     # bypass), the router's record (router, chosen, reason, attempts with their costs) and how
     # many calls the retry layer made.

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from inferopt.emulator import wire_anthropic, wire_openai
+from inferopt.emulator import calls, wire_anthropic, wire_openai
 from inferopt.emulator.asgi_io import (
     ClientGone,
     Header,
@@ -81,7 +81,7 @@ OPENAI = _Dialect(
     provider="openai",
     id_prefix="chatcmpl-emu-",
     request_id_header=b"x-request-id",
-    parse=wire_openai.parse,
+    parse=calls.openai_call,
     api_key=_bearer,
     error_body=lambda failure, _request_id: wire_openai.error_body(failure),
     limit_headers=openai_headers,
@@ -92,7 +92,7 @@ ANTHROPIC = _Dialect(
     provider="anthropic",
     id_prefix="msg_emu_",
     request_id_header=b"request-id",
-    parse=wire_anthropic.parse,
+    parse=calls.anthropic_call,
     api_key=_anthropic_key,
     error_body=wire_anthropic.error_body,
     limit_headers=lambda decision: anthropic_headers(decision, time.time()),
@@ -186,10 +186,9 @@ class EmulatorApp:
         key = dialect.api_key(scope)
         if not key:
             return Failure(401, "auth")
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return Failure(400, "bad_request", message="We could not parse the JSON body of your request.")
+        data = calls.json_body(body)
+        if isinstance(data, Failure):
+            return data
         call = dialect.parse(data)
         if isinstance(call, Failure):
             return call
@@ -300,13 +299,10 @@ class EmulatorApp:
         """The prompt tokens of a ``count_tokens`` body, or why it cannot be counted."""
         if not _anthropic_key(scope):
             return Failure(401, "auth")
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return Failure(400, "bad_request", message="We could not parse the JSON body of your request.")
-        if isinstance(data, dict):
-            data.setdefault("max_tokens", 1)  # count_tokens takes no max_tokens; the parser wants one
-        call = wire_anthropic.parse(data)
+        data = calls.json_body(body)
+        if isinstance(data, Failure):
+            return data
+        call = calls.counted_call(data)
         if isinstance(call, Failure):
             return call
         if self.engine.profiles.lookup(call.model, "anthropic") is None:

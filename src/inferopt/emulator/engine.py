@@ -1,7 +1,8 @@
 """The provider-neutral core: from a parsed chat request to an error or a plan of the answer.
 
-The wire modules turn HTTP bodies into a :class:`ParsedCall` and turn a :class:`Failure` or
-:class:`Plan` back into each provider's format; ``app.py`` does the waiting and the sending.
+``calls.py`` turns HTTP bodies into a :class:`ParsedCall` (through the product's own codecs);
+the wire modules turn a :class:`Failure` or a :class:`Plan`'s neutral answer back into each
+provider's format with those codecs; ``app.py`` does the waiting and the sending.
 Nothing here does I/O, so every rule (limits, caching, faults, latency) is decided in one place
 and in microseconds.
 """
@@ -24,6 +25,7 @@ from inferopt.emulator.replay import ReplayIndex, load_replay
 from inferopt.emulator.stats import EmulatorStats
 from inferopt.emulator.token_runs import TokenRun
 from inferopt.tokens import REPLY_PRIMER_TOKENS
+from inferopt.types import ChatRequest, ChatResponse, Usage
 
 FailureKind = Literal[
     "auth", "bad_request", "unknown_model", "context_length", "max_tokens", "rate_limited", "server_error"
@@ -50,6 +52,7 @@ class ParsedCall:
     block_ends: list[int] = field(default_factory=list)
     breakpoints: list[Breakpoint] = field(default_factory=list)
     logprobs: int | None = None  # None: not asked; else how many top alternatives per token
+    request: ChatRequest | None = None  # the request as the product's codec decoded it
 
     @property
     def prompt_tokens(self) -> int:
@@ -88,6 +91,26 @@ class Plan:
     fault: FaultKind
     limit: LimitDecision
     logprobs: int | None = None
+
+    def response(self, answer_id: str) -> ChatResponse:
+        """The answer in the neutral type, which each wire's codec encodes."""
+        answer, cache = self.answer, self.cache
+        usage = Usage(
+            input_tokens=self.prompt_tokens,
+            output_tokens=answer.output_tokens,
+            cache_read_tokens=cache.read,
+            cache_write_tokens=cache.written,
+            cache_write_1h_tokens=cache.write_1h,
+        )
+        return ChatResponse(
+            id=answer_id,
+            model=self.model,
+            content=answer.text,
+            usage=usage,
+            finish_reason="length" if answer.finish == "length" else "stop",
+            stop_sequence=answer.stop_sequence,
+            emulated=True,
+        )
 
 
 def tenant_of(api_key: str) -> bytes:

@@ -1,145 +1,54 @@
-"""OpenAI chat-completions wire format: request parsing, bodies, stream chunks, errors.
+"""OpenAI chat completions as the emulator answers them: bodies, stream chunks and errors.
 
-Shapes follow the official API (and the ``openai`` SDK's types): ``chat.completion`` with
-``usage.prompt_tokens_details.cached_tokens`` and ``completion_tokens_details``; streams of
-``chat.completion.chunk`` ending with ``data: [DONE]``, and with ``stream_options.include_usage``
-a last chunk whose ``choices`` is ``[]`` and whose ``usage`` is set (``null`` on the others);
-errors as ``{"error": {"message", "type", "param", "code"}}``.
+Requests are decoded in :mod:`inferopt.emulator.calls`; answers are encoded by the product's codecs
+(:mod:`inferopt.wire.openai_chat` and its stream encoder), with the two fields a real deployment
+adds (``service_tier``, ``system_fingerprint``). A plain answer, the hot path of load tests, is
+rendered from a template that ``tests/emulator/test_emulator_codec_parity.py`` proves byte-equal to
+the codec's output; error wording (the provider's own sentences) is the emulator's, the envelope
+is the codec's.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from typing import Any
-
-from inferopt.emulator.engine import Failure, ParsedCall, Plan
-from inferopt.emulator.logprobs import MAX_TOP_LOGPROBS, LogprobCursor, token_logprobs
-from inferopt.emulator.token_runs import TokenRun, framing, tokenize
+from inferopt.emulator.engine import Failure, Plan
+from inferopt.emulator.logprobs import LogprobCursor, token_logprobs
+from inferopt.types import ChatResponse
+from inferopt.wire import openai_chat
+from inferopt.wire.openai_chat_stream import ChatStreamEncoder
+from inferopt.wire.sse import dumps as _dumps
 
 FINGERPRINT = "inferopt-emulator"
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_FINISH = {"stop": "stop", "stop_sequence": "stop", "length": "length"}
+DEPLOYMENT = {"service_tier": "default", "system_fingerprint": FINGERPRINT}
 
 
-def bad_request(message: str, param: str | None = None) -> Failure:
-    return Failure(400, "bad_request", message=message, param=param)
+def plan_response(plan: Plan, completion_id: str) -> ChatResponse:
+    response = plan.response(completion_id)
+    if plan.logprobs is not None:
+        entries = token_logprobs(plan.model, plan.answer.text, plan.logprobs)
+        response.annotations = openai_chat.logprob_annotations(entries)
+    return response
 
 
-def parse(body: Any) -> ParsedCall | Failure:
-    """A ``/v1/chat/completions`` body as a :class:`ParsedCall`, or the 400 it deserves."""
-    if not isinstance(body, dict):
-        return bad_request("The request body must be a JSON object.")
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        return bad_request("you must provide a model parameter", "model")
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        return bad_request("[] is too short - 'messages'", "messages")
-    if body.get("n") not in (None, 1):
-        return bad_request("The inferopt emulator answers with one choice only (n must be 1).", "n")
-    max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
-    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
-        return bad_request(f"Invalid 'max_tokens': integer below minimum value. Got {max_tokens!r}.", "max_tokens")
-    stop = body.get("stop")
-    stops = (stop,) if isinstance(stop, str) else tuple(s for s in stop or () if isinstance(s, str))
-    logprobs = _logprobs_asked(body)
-    if isinstance(logprobs, Failure):
-        return logprobs
-
-    digest = hashlib.blake2b(digest_size=16)
-    runs: list[TokenRun] = []
-    if tools := body.get("tools"):
-        tools_text = json.dumps(tools, separators=(",", ":"), sort_keys=True)
-        runs.append(tokenize(tools_text, model))
-        digest.update(tools_text.encode())
-    last_user = ""
-    for message in messages:
-        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
-            return bad_request("Each message must be an object with a 'role'.", "messages")
-        role = message["role"]
-        text = content_text(message.get("content"))
-        runs.append(framing(role))
-        runs.append(tokenize(text, model))
-        digest.update(b"\x00" + role.encode() + b"\x00")
-        digest.update(text.encode("utf-8", "surrogatepass"))
-        if role == "user":
-            last_user = text
-    options = body.get("stream_options")
-    return ParsedCall(
-        model=model,
-        runs=runs,
-        last_user_text=last_user,
-        digest=digest.digest(),
-        max_tokens=max_tokens,
-        stop=stops,
-        stream=bool(body.get("stream")),
-        include_usage=isinstance(options, dict) and bool(options.get("include_usage")),
-        logprobs=logprobs,
-    )
+def codec_body(plan: Plan, completion_id: str, created: int) -> bytes:
+    """The ``chat.completion`` object as the product's codec encodes it."""
+    body = openai_chat.encode_response(plan_response(plan, completion_id), created)
+    return _dumps({**body, **DEPLOYMENT}).encode()
 
 
-def _logprobs_asked(body: dict[str, Any]) -> int | Failure | None:
-    """``logprobs: true`` (with ``top_logprobs: 0-20``) as the number of alternatives; None if not asked."""
-    top = body.get("top_logprobs")
-    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or not 0 <= top <= MAX_TOP_LOGPROBS):
-        return bad_request(f"Invalid 'top_logprobs': must be an integer from 0 to {MAX_TOP_LOGPROBS}.", "top_logprobs")
-    if not body.get("logprobs"):
-        if top is not None:
-            return bad_request("'top_logprobs' is only allowed when 'logprobs' is true.", "top_logprobs")
-        return None
-    return top or 0
-
-
-def content_text(content: Any) -> str:
-    """The text of a message's content: a string, or the text parts of a list joined."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return ""
-
-
-def usage(plan: Plan) -> dict[str, Any]:
-    completion = plan.answer.output_tokens
-    return {
-        "prompt_tokens": plan.prompt_tokens,
-        "completion_tokens": completion,
-        "total_tokens": plan.prompt_tokens + completion,
-        "prompt_tokens_details": {"cached_tokens": plan.cache.read, "audio_tokens": 0},
-        "completion_tokens_details": {
-            "reasoning_tokens": 0,
-            "audio_tokens": 0,
-            "accepted_prediction_tokens": 0,
-            "rejected_prediction_tokens": 0,
-        },
-    }
-
-
-# The non-streamed body is the hot path of load tests: a template with three escaped strings
-# costs a fraction of encoding the equivalent dict (same bytes as _dumps of that dict).
+# The codec's output for a plain answer, with its variable parts as holes (same bytes: see the docstring).
 _COMPLETION = (
     '{"id":"%s","object":"chat.completion","created":%d,"model":%s,"choices":[{"index":0,'
-    '"message":{"role":"assistant","content":%s,"refusal":null,"annotations":[]},"logprobs":null,'
-    '"finish_reason":"%s"}],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d,'
-    '"prompt_tokens_details":{"cached_tokens":%d,"audio_tokens":0},"completion_tokens_details":'
-    '{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},'
-    '"service_tier":"default","system_fingerprint":"%s"}'
+    '"message":{"role":"assistant","content":%s,"refusal":null},"finish_reason":"%s","logprobs":null}],'
+    '"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d,'
+    '"prompt_tokens_details":{"cached_tokens":%d},"completion_tokens_details":{"reasoning_tokens":0}},'
+    '"service_tier":"default","system_fingerprint":"' + FINGERPRINT + '"}'
 )
 
 
 def completion_body(plan: Plan, completion_id: str, created: int) -> bytes:
     """The non-streamed ``chat.completion`` object."""
-    answer = plan.answer
     if plan.logprobs is not None:
-        data = json.loads(_plain_completion(plan, completion_id, created))
-        entries = token_logprobs(plan.model, answer.text, plan.logprobs)
-        data["choices"][0]["logprobs"] = {"content": entries, "refusal": None}
-        return _dumps(data).encode()
-    return _plain_completion(plan, completion_id, created)
-
-
-def _plain_completion(plan: Plan, completion_id: str, created: int) -> bytes:
+        return codec_body(plan, completion_id, created)
     answer = plan.answer
     return (
         _COMPLETION
@@ -148,34 +57,24 @@ def _plain_completion(plan: Plan, completion_id: str, created: int) -> bytes:
             created,
             _dumps(plan.model),
             _dumps(answer.text),
-            _FINISH[answer.finish],
+            "length" if answer.finish == "length" else "stop",
             plan.prompt_tokens,
             answer.output_tokens,
             plan.prompt_tokens + answer.output_tokens,
             plan.cache.read,
-            FINGERPRINT,
         )
     ).encode()
 
 
 class PlanChunkWriter:
-    """The SSE lines of one streamed completion; every chunk shares id, created and model."""
+    """The SSE lines of one streamed completion, written by the product's stream encoder."""
 
     def __init__(self, plan: Plan, completion_id: str, created: int, include_usage: bool) -> None:
         self._plan = plan
-        self._include_usage = include_usage
-        head = {
-            "id": completion_id,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": plan.model,
-            "service_tier": "default",
-            "system_fingerprint": FINGERPRINT,
-        }
-        # Content chunks are most of a stream: render their constant parts once.
-        self._prefix = "data: " + _dumps(head)[:-1] + ',"choices":[{"index":0,"delta":'
-        self._suffix = ',"logprobs":null,"finish_reason":null}]' + (',"usage":null' if include_usage else "") + "}\n\n"
-        self._head = head
+        self._id = completion_id
+        self._encoder = ChatStreamEncoder(
+            plan.model, include_usage, completion_id=completion_id, created=created, head_extra=DEPLOYMENT
+        )
         self._logprobs = (
             LogprobCursor(token_logprobs(plan.model, plan.answer.text, plan.logprobs))
             if plan.logprobs is not None
@@ -183,31 +82,17 @@ class PlanChunkWriter:
         )
 
     def first(self) -> bytes:
-        return (self._prefix + '{"role":"assistant","content":"","refusal":null}' + self._suffix).encode()
+        return self._encoder.start()
 
     def content(self, text: str) -> bytes:
-        if self._logprobs is not None:  # the entries of the tokens this piece completes
-            entries = self._logprobs.advance(text)
-            suffix = self._suffix.replace(
-                '"logprobs":null', '"logprobs":' + _dumps({"content": entries, "refusal": None})
-            )
-            return (self._prefix + '{"content":' + _dumps(text) + "}" + suffix).encode()
-        return (self._prefix + '{"content":' + _dumps(text) + "}" + self._suffix).encode()
+        # With logprobs, each chunk carries the entries of the tokens this piece completes.
+        return self._encoder.text(text, self._logprobs.advance(text) if self._logprobs is not None else None)
 
     def last(self) -> bytes:
         """The finish chunk, the usage chunk when asked for, and ``[DONE]``."""
-        finish: dict[str, Any] = {
-            **self._head,
-            "choices": [
-                {"index": 0, "delta": {}, "logprobs": None, "finish_reason": _FINISH[self._plan.answer.finish]}
-            ],
-        }
-        if self._include_usage:
-            finish["usage"] = None
-        out = "data: " + _dumps(finish) + "\n\n"
-        if self._include_usage:
-            out += "data: " + _dumps({**self._head, "choices": [], "usage": usage(self._plan)}) + "\n\n"
-        return (out + "data: [DONE]\n\n").encode()
+        response = self._plan.response(self._id)
+        usage = openai_chat.encode_usage(response.usage)
+        return self._encoder.finish(openai_chat.native_finish_reason(response), usage)
 
 
 def error_body(failure: Failure) -> bytes:
@@ -246,7 +131,7 @@ def error_body(failure: Failure) -> bytes:
         err_type = "server_error"
     else:
         message, param = failure.message, failure.param
-    return _dumps({"error": {"message": message, "type": err_type, "param": param, "code": code}}).encode()
+    return _dumps(openai_chat.encode_error(message, err_type, param, code)).encode()
 
 
 def _rate_limit_type(failure: Failure) -> str:

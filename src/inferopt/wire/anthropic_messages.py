@@ -165,10 +165,10 @@ def _arguments(text: str | None) -> Any:
 
 def _message(m: Message) -> dict[str, Any]:
     if m.role == "tool":
-        return {
-            "role": "user",
-            "content": [{"type": "tool_result", "tool_use_id": m.tool_call_id, "content": _blocks(m.content)}],
-        }
+        result: dict[str, Any] = {"type": "tool_result", "tool_use_id": m.tool_call_id, "content": _blocks(m.content)}
+        if m.cache_control is not None:
+            result["cache_control"] = m.cache_control
+        return {"role": "user", "content": [result]}
     if m.role == "assistant" and m.tool_calls:
         converted = _blocks(m.content)
         blocks: list[dict[str, Any]] = (
@@ -277,7 +277,8 @@ def decode_messages(role: str, content: str | list[dict[str, Any]]) -> list[Mess
         if block["type"] == "tool_result":
             inner = block.get("content", "")
             result: str | list[ContentPart] = inner if isinstance(inner, str) else [_part(b) for b in inner]
-            out.append(Message("tool", result, tool_call_id=block.get("tool_use_id")))
+            cache_control = block.get("cache_control")
+            out.append(Message("tool", result, tool_call_id=block.get("tool_use_id"), cache_control=cache_control))
         else:
             parts.append(_part(block))
     if parts:
@@ -397,6 +398,7 @@ def decode_response(data: dict[str, Any], model: str) -> ChatResponse:
         provider_stop_reason=reason,
         tool_calls=tool_calls_of(blocks),
         thinking=thinking_of(blocks),
+        stop_sequence=data.get("stop_sequence"),
     )
 
 
@@ -418,6 +420,6 @@ def encode_response(response: ChatResponse) -> dict[str, Any]:
         "model": response.model,
         "content": content,
         "stop_reason": stop_reason(response),
-        "stop_sequence": None,
+        "stop_sequence": response.stop_sequence,
         "usage": encode_usage(response.usage),
     }

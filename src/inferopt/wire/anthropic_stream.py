@@ -29,6 +29,7 @@ class AnthropicStreamDecoder:
         self._message: dict[str, Any] = {}
         self._usage: dict[str, Any] = {}
         self._reason: str | None = None
+        self._stop_sequence: str | None = None
         self._text: list[str] = []
         self._kinds: dict[int, str] = {}  # block index -> its type
         self._tools: dict[int, dict[str, Any]] = {}  # block index -> the tool_use block, input as text
@@ -46,7 +47,9 @@ class AnthropicStreamDecoder:
             self._message = payload.get("message") or {}
             self._usage.update(self._message.get("usage") or {})
         elif kind == "message_delta":
-            self._reason = (payload.get("delta") or {}).get("stop_reason") or self._reason
+            delta = payload.get("delta") or {}
+            self._reason = delta.get("stop_reason") or self._reason
+            self._stop_sequence = delta.get("stop_sequence") or self._stop_sequence
             self._usage.update({k: v for k, v in (payload.get("usage") or {}).items() if v is not None})
         elif kind == "message_stop":
             self.done = True
@@ -110,6 +113,7 @@ class AnthropicStreamDecoder:
             provider_stop_reason=self._reason,
             tool_calls=messages.tool_calls_of(blocks),
             thinking=[self._thinking[i] for i in sorted(self._thinking)] or None,
+            stop_sequence=self._stop_sequence,
         )
 
 
@@ -124,8 +128,9 @@ class AnthropicStreamEncoder:
         self._text_prefix = b""
         self._streamed_tools: set[int] = set()
 
-    def start(self) -> bytes:
-        # Usage is known only at the end; message_delta carries all of it (the SDK takes it from there).
+    def start(self, usage: dict[str, Any] | None = None) -> bytes:
+        """``message_start`` and a ping. ``usage``: what is known so far (the prompt's tokens), when the
+        caller knows it; else zeros, and ``message_delta`` carries all of it (the SDK takes it from there)."""
         message: dict[str, Any] = {
             "id": self.id,
             "type": "message",
@@ -134,7 +139,7 @@ class AnthropicStreamEncoder:
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": {"input_tokens": 0, "output_tokens": 0},
+            "usage": usage if usage is not None else {"input_tokens": 0, "output_tokens": 0},
         }
         return event("message_start", {"type": "message_start", "message": message}) + event("ping", {"type": "ping"})
 
@@ -196,7 +201,7 @@ class AnthropicStreamEncoder:
             pieces.append(self._switch("tool_use", ordinal, {**block, "input": {}}))
             pieces.append(self._block_delta({"type": "input_json_delta", "partial_json": json.dumps(block["input"])}))
         pieces.append(self._close())
-        delta = {"stop_reason": messages.stop_reason(response), "stop_sequence": None}
+        delta = {"stop_reason": messages.stop_reason(response), "stop_sequence": response.stop_sequence}
         final = {"type": "message_delta", "delta": delta, "usage": messages.encode_usage(response.usage)}
         pieces += [event("message_delta", final), event("message_stop", {"type": "message_stop"})]
         return b"".join(pieces)

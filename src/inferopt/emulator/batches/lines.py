@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from inferopt.emulator import wire_anthropic, wire_openai
+from inferopt.emulator import calls, wire_anthropic, wire_openai
 from inferopt.emulator.engine import Engine, Failure, Plan
 from inferopt.emulator.latency import plan_latency
 from inferopt.emulator.limits import ALLOWED_UNLIMITED
@@ -34,7 +34,7 @@ def error_draw(seed: int, custom_id: str, body: Any) -> float:
 
 def plan_line(engine: Engine, provider: Provider, custom_id: str, body: Any) -> Failure | Plan:
     """The outcome of one batch line: the plan of its answer, or the error it ends with."""
-    parse = wire_openai.parse if provider == "openai" else wire_anthropic.parse
+    parse = calls.openai_call if provider == "openai" else calls.anthropic_call
     call = parse(body)
     if isinstance(call, Failure):
         return call
