@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -24,18 +25,16 @@ from inferopt.tokens import count_request_tokens
 from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent
 
 
-def _backend_errors() -> tuple[type[BaseException], ...]:
-    """What a shared bucket raises when Redis is down: redis-py's own errors derive from neither
-    OSError nor the builtin ConnectionError, so they are named here when the extra is installed."""
-    errors: tuple[type[BaseException], ...] = (OSError, ConnectionError, TimeoutError)
-    try:
-        from redis.exceptions import RedisError
-    except ImportError:
-        return errors
-    return (*errors, RedisError)
+def backend_down(exc: BaseException) -> bool:
+    """Whether ``exc`` says a shared bucket's Redis is down. redis-py's own errors derive from neither
+    OSError nor the builtin ConnectionError; they are recognised without importing redis (which
+    would cost every process that never uses it some 8 MB): a RedisError exists only once redis is loaded."""
+    if isinstance(exc, OSError | ConnectionError | TimeoutError):
+        return True
+    errors = sys.modules.get("redis.exceptions")
+    return errors is not None and isinstance(exc, errors.RedisError)
 
 
-_BACKEND_DOWN = _backend_errors()
 log = logging.getLogger(__name__)
 
 
@@ -114,7 +113,10 @@ class RateLimited:
                 return await bucket.reserve(amount)
             await bucket.adjust(amount)
             return 0.0
-        except _BACKEND_DOWN as exc:  # redis down: keep limiting, locally
+        except Exception as exc:
+            if not backend_down(exc):
+                raise
+            # redis down: keep limiting, locally
             limit = limiter.limits.rpm if kind == "rpm" else limiter.limits.tpm
             assert limit is not None
             local = limiter.fallback.setdefault(kind, TokenBucket.per_minute(limit))
