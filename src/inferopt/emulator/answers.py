@@ -13,14 +13,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from inferopt.emulator import token_runs
 from inferopt.emulator.choices import offered_labels
 from inferopt.emulator.replay import ReplayIndex
 from inferopt.errors import ConfigError
 
-FinishKind = Literal["stop", "length", "stop_sequence"]
+FinishKind = Literal["stop", "length", "stop_sequence", "tool_calls"]
 
 # 256 frequent English words, so one byte of a hash picks one. In cl100k and o200k each is a single
 # token with its leading space (capitalised or not) and capitalised without it (an answer's first
@@ -64,6 +64,7 @@ class Answer:
     stop_sequence: str | None = None
     replayed: bool = False
     replay_correct: int | None = None
+    tool_calls: tuple[dict[str, Any], ...] | None = None  # OpenAI-shaped calls (see tool_answers.py)
 
 
 class AnswerSource:

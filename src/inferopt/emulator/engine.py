@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Literal
 
-from inferopt.emulator import token_runs
+from inferopt.emulator import token_runs, tool_answers
 from inferopt.emulator.answers import Answer, AnswerSource
 from inferopt.emulator.config import EmulatorConfig
 from inferopt.emulator.draws import FaultKind, OccurrenceCounter, draw
@@ -25,8 +25,14 @@ from inferopt.emulator.replay import ReplayIndex, load_replay
 from inferopt.emulator.stats import EmulatorStats
 from inferopt.emulator.token_runs import TokenRun
 from inferopt.tokens import REPLY_PRIMER_TOKENS
-from inferopt.types import ChatRequest, ChatResponse, Usage
+from inferopt.types import ChatRequest, ChatResponse, FinishReason, Usage
 
+_FINISH: dict[str, FinishReason] = {
+    "stop": "stop",
+    "stop_sequence": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+}
 FailureKind = Literal[
     "auth", "bad_request", "unknown_model", "context_length", "max_tokens", "rate_limited", "server_error"
 ]
@@ -107,8 +113,9 @@ class Plan:
             model=self.model,
             content=answer.text,
             usage=usage,
-            finish_reason="length" if answer.finish == "length" else "stop",
+            finish_reason=_FINISH[answer.finish],
             stop_sequence=answer.stop_sequence,
+            tool_calls=[dict(c) for c in answer.tool_calls] if answer.tool_calls else None,
             emulated=True,
         )
 
@@ -163,6 +170,8 @@ class Engine:
             self.limiter.block(tenant, profile.name, now + self.config.faults.rate_limit_burst_s)
 
         answer = self.answers.answer(profile.name, call.last_user_text, call.digest, call.max_tokens, call.stop)
+        if call.request is not None:
+            answer = tool_answers.shape(call.request, answer, seed, call.digest)
         charge = prompt_tokens + (call.max_tokens if call.max_tokens is not None else answer.output_tokens)
         decision = self.limiter.check(tenant, profile.name, profile.rpm, profile.tpm, charge, now)
         if not decision.allowed:

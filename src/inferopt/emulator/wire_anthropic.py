@@ -14,12 +14,13 @@ from dataclasses import replace
 from typing import Any
 
 from inferopt.emulator.engine import Failure, Plan
+from inferopt.emulator.tool_answers import tool_call_deltas
 from inferopt.types import ChatResponse, Usage
 from inferopt.wire import anthropic_messages
 from inferopt.wire.anthropic_stream import AnthropicStreamEncoder
 from inferopt.wire.sse import dumps as _dumps
 
-_STOP_REASON = {"stop": "end_turn", "length": "max_tokens", "stop_sequence": "stop_sequence"}
+_STOP_REASON = {"stop": "end_turn", "length": "max_tokens", "stop_sequence": "stop_sequence", "tool_calls": "tool_use"}
 
 
 def plan_response(plan: Plan, message_id: str) -> ChatResponse:
@@ -53,8 +54,10 @@ class PlanEventWriter:
         return self._encoder.text(text)
 
     def last(self) -> bytes:
-        """The text block's end, ``message_delta`` (stop reason, final usage), ``message_stop``."""
-        return self._encoder.done(self._response)
+        """Tool-use blocks (their input in ``input_json_delta`` pieces), ``message_delta`` (stop reason,
+        final usage), ``message_stop``."""
+        pieces = [self._encoder.delta(d) for d in tool_call_deltas(self._response)]
+        return b"".join(pieces) + self._encoder.done(self._response)
 
 
 def error_body(failure: Failure, request_id: str) -> bytes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from inferopt.emulator.engine import Failure, Plan
 from inferopt.emulator.logprobs import LogprobCursor, token_logprobs
+from inferopt.emulator.tool_answers import tool_call_deltas
 from inferopt.types import ChatResponse
 from inferopt.wire import openai_chat
 from inferopt.wire.openai_chat_stream import ChatStreamEncoder
@@ -47,7 +48,7 @@ _COMPLETION = (
 
 def completion_body(plan: Plan, completion_id: str, created: int) -> bytes:
     """The non-streamed ``chat.completion`` object."""
-    if plan.logprobs is not None:
+    if plan.logprobs is not None or plan.answer.tool_calls:
         return codec_body(plan, completion_id, created)
     answer = plan.answer
     return (
@@ -89,10 +90,12 @@ class PlanChunkWriter:
         return self._encoder.text(text, self._logprobs.advance(text) if self._logprobs is not None else None)
 
     def last(self) -> bytes:
-        """The finish chunk, the usage chunk when asked for, and ``[DONE]``."""
+        """Tool calls (in fragments, as models stream them), the finish chunk, the usage chunk when
+        asked for, and ``[DONE]``."""
         response = self._plan.response(self._id)
+        pieces = [self._encoder.delta(d) for d in tool_call_deltas(response)]
         usage = openai_chat.encode_usage(response.usage)
-        return self._encoder.finish(openai_chat.native_finish_reason(response), usage)
+        return b"".join(pieces) + self._encoder.finish(openai_chat.native_finish_reason(response), usage)
 
 
 def error_body(failure: Failure) -> bytes:
