@@ -14,7 +14,8 @@ The load generator, the emulator and the gateway (one worker) run in separate pr
 - ``gw no-upstream``: the gateway answering from an in-process model: its own ceiling.
 
 Rows: closed-loop max requests/s, latency p50/p99 at fixed rates (latency counts from each request's
-scheduled start), stream time-to-first-byte, peak RSS of the gateway process.
+scheduled start), stream time-to-first-byte, the same for the Responses API (``POST /v1/responses``,
+which the gateway translates to chat upstream), peak RSS of the gateway process.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from inferopt.emulator import EmulatorConfig, EmulatorServer, ProfileOverrides
 
 HOST = "127.0.0.1"
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hi"}], "max_tokens": 16}
+RESPONSES_BODY = {"model": "gpt-4o-mini", "input": "Say hi", "max_output_tokens": 16, "store": False}
 HERE = Path(__file__).resolve().parent
 Figures = dict[str, float]
 
@@ -91,6 +93,18 @@ async def measure(port: int, duration_s: float, rates: list[int]) -> Figures:
         result[f"achieved_{rate}"], result[f"errors_{rate}"] = run.rate, run.errors
     ttfb = await stream_ttfb(HOST, port, stream, 200)
     result["ttfb_p50"], result["ttfb_p99"] = percentile(ttfb, 0.5) * 1000, percentile(ttfb, 0.99) * 1000
+    # The Responses API: through the gateway it is translated to chat upstream and back.
+    responses = encode_post("/v1/responses", RESPONSES_BODY)
+    run = await closed_loop(HOST, port, responses, 32, duration_s)
+    result["resp_closed_rps"], result["resp_closed_errors"] = run.rate, run.errors
+    rate = rates[len(rates) // 2]
+    run = await fixed_rate(HOST, port, responses, rate, duration_s)
+    result["resp_p50"], result["resp_p99"] = (
+        percentile(run.latencies_s, 0.5) * 1000,
+        percentile(run.latencies_s, 0.99) * 1000,
+    )
+    ttfb = await stream_ttfb(HOST, port, encode_post("/v1/responses", {**RESPONSES_BODY, "stream": True}), 200)
+    result["resp_ttfb_p50"], result["resp_ttfb_p99"] = percentile(ttfb, 0.5) * 1000, percentile(ttfb, 0.99) * 1000
     return result
 
 
@@ -136,6 +150,11 @@ def report(columns: dict[str, Figures], rates: list[int], duration: float) -> No
         row("  achieved req/s", f"achieved_{rate}", ".0f")
     row("stream TTFB p50 ms (added)", "ttfb_p50", ".2f", added=True)
     row("stream TTFB p99 ms (added)", "ttfb_p99", ".2f", added=True)
+    row("responses closed-loop req/s", "resp_closed_rps", ".0f")
+    row(f"responses p50 ms at {rates[len(rates) // 2]} req/s (added)", "resp_p50", ".1f", added=True)
+    row(f"responses p99 ms at {rates[len(rates) // 2]} req/s (added)", "resp_p99", ".1f", added=True)
+    row("responses stream TTFB p50 (added)", "resp_ttfb_p50", ".2f", added=True)
+    row("responses stream TTFB p99 (added)", "resp_ttfb_p99", ".2f", added=True)
     print(f"{'gateway peak RSS (MB)':<34}{'':>19}" + "".join(f"{columns[n]['rss_mb']:>19.1f}" for n in names[1:]))
 
 

@@ -55,6 +55,12 @@ def emulator() -> Iterator[EmulatorServer]:
         yield running
 
 
+@pytest.fixture
+def gateway_config() -> Callable[..., Config]:
+    """``gateway_config(emulator, routers=None)``: the test gateway's config, to extend (``with_layer``)."""
+    return emulator_config_for
+
+
 GatewayFactory = Callable[..., GatewayServer]
 
 

@@ -15,6 +15,7 @@ from inferopt.cli.common import EMULATOR_NOTICE, clean_errors, config_option
 _CONFIG_ENV = "INFEROPT_GATEWAY_CONFIG"
 _KEYS_ENV = "INFEROPT_GATEWAY_KEYS"
 _CACHE_ENV = "INFEROPT_GATEWAY_CACHE"
+_RESPONSES_ENV = "INFEROPT_GATEWAY_RESPONSES"
 keys_option = click.option(
     "--keys",
     "keys_url",
@@ -32,6 +33,7 @@ def worker_app() -> Any:
         os.environ.get(_CONFIG_ENV) or None,
         keys=os.environ.get(_KEYS_ENV) or None,
         cache=os.environ.get(_CACHE_ENV) or None,
+        responses=os.environ.get(_RESPONSES_ENV) or None,
     )
 
 
@@ -69,9 +71,23 @@ def _uvicorn_options(host: str, port: int) -> dict[str, Any]:
     default=None,
     help="Answer cache for every alias: memory://, sqlite:///path/cache.db or redis://host:port/db.",
 )
+@click.option(
+    "--responses-store",
+    "responses_store",
+    default=None,
+    help="Where stored Responses API answers live (previous_response_id, GET /v1/responses/{id}): "
+    "'memory' (one worker's default) or a SQLite file (shared by every worker; with --workers > 1 the "
+    "default is a SQLite file in a temporary folder).",
+)
 @clean_errors
 def serve(
-    config_path: str | None, host: str, port: int, workers: int, keys_url: str | None, cache_url: str | None
+    config_path: str | None,
+    host: str,
+    port: int,
+    workers: int,
+    keys_url: str | None,
+    cache_url: str | None,
+    responses_store: str | None,
 ) -> None:
     """Serve every optimization behind one base_url (OpenAI and Anthropic wire formats).
 
@@ -94,13 +110,14 @@ def serve(
         click.echo(EMULATOR_NOTICE, err=True)
     auth = f"virtual keys from {keys_url}" if keys_url else "no keys required (open gateway)"
     click.echo(
-        f"inferopt gateway on http://{host}:{port} (OpenAI: /v1/chat/completions, Anthropic: /v1/messages, "
+        f"inferopt gateway on http://{host}:{port} (OpenAI: /v1/chat/completions, /v1/responses; "
+        "Anthropic: /v1/messages; "
         f"/metrics, /dashboard; {workers} worker(s); {auth}); Ctrl-C stops it",
         err=True,
     )
     options = _uvicorn_options(host, port)
     if workers == 1:
-        uvicorn.run(create_app(config_path, keys=keys_url, cache=cache_url), **options)
+        uvicorn.run(create_app(config_path, keys=keys_url, cache=cache_url, responses=responses_store), **options)
         return
     if config_path:
         os.environ[_CONFIG_ENV] = os.path.abspath(config_path)
@@ -115,6 +132,8 @@ def serve(
     if own_folder:
         os.environ[METRICS_DIR_ENV] = tempfile.mkdtemp(prefix="inferopt-metrics-")
     folder = os.environ[METRICS_DIR_ENV]
+    # Stored responses must be readable by whichever worker the follow-up call reaches.
+    os.environ[_RESPONSES_ENV] = responses_store or os.path.join(folder, "responses.db")
     try:
         uvicorn.run("inferopt.cli.serve:worker_app", factory=True, workers=workers, **options)
     finally:

@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from inferopt.emulator import calls, wire_anthropic, wire_openai
+from inferopt.conversations import MemoryConversations
+from inferopt.emulator import calls, wire_anthropic, wire_openai, wire_responses
 from inferopt.emulator.asgi_io import (
     ClientGone,
     Header,
@@ -58,7 +59,7 @@ class _Dialect:
     provider: Provider
     id_prefix: str
     request_id_header: bytes
-    parse: Callable[[Any], ParsedCall | Failure]
+    parse: Callable[[Any, str], ParsedCall | Failure]  # (body, the caller's scope)
     api_key: Callable[[Scope], str | None]
     error_body: Callable[[Failure, str], bytes]
     limit_headers: Callable[[LimitDecision], list[Header]]
@@ -81,7 +82,7 @@ OPENAI = _Dialect(
     provider="openai",
     id_prefix="chatcmpl-emu-",
     request_id_header=b"x-request-id",
-    parse=calls.openai_call,
+    parse=lambda body, _scope: calls.openai_call(body),
     api_key=_bearer,
     error_body=lambda failure, _request_id: wire_openai.error_body(failure),
     limit_headers=openai_headers,
@@ -92,13 +93,28 @@ ANTHROPIC = _Dialect(
     provider="anthropic",
     id_prefix="msg_emu_",
     request_id_header=b"request-id",
-    parse=calls.anthropic_call,
+    parse=lambda body, _scope: calls.anthropic_call(body),
     api_key=_anthropic_key,
     error_body=wire_anthropic.error_body,
     limit_headers=lambda decision: anthropic_headers(decision, time.time()),
     body=lambda plan, message_id, _created: wire_anthropic.message_body(plan, message_id),
     writer=lambda plan, message_id, _created, _usage: wire_anthropic.PlanEventWriter(plan, message_id),
 )
+
+
+def responses_dialect(store: MemoryConversations) -> _Dialect:
+    """The Responses route over ``store`` (where ``store: true`` answers are kept)."""
+    return _Dialect(
+        provider="openai",
+        id_prefix="resp_emu_",
+        request_id_header=b"x-request-id",
+        parse=lambda body, scope: wire_responses.responses_call(body, store, scope),
+        api_key=_bearer,
+        error_body=lambda failure, _request_id: wire_openai.error_body(failure),
+        limit_headers=openai_headers,
+        body=wire_responses.response_body,
+        writer=wire_responses.PlanResponsesWriter,
+    )
 
 
 class EmulatorApp:
@@ -112,6 +128,8 @@ class EmulatorApp:
         self._serial = itertools.count(1)
         self._instance = os.urandom(3).hex()  # ids differ between emulator instances
         self.batches = BatchRoutes(self.engine, self._instance, [EMULATED])
+        self.conversations = MemoryConversations()
+        self.responses = responses_dialect(self.conversations)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -136,6 +154,10 @@ class EmulatorApp:
             await self._chat(OPENAI, "/v1/chat/completions", scope, receive, send)
         elif method == "POST" and path == "/v1/messages":
             await self._chat(ANTHROPIC, "/v1/messages", scope, receive, send)
+        elif method == "POST" and path in ("/v1/responses", "/responses"):
+            await self._chat(self.responses, "/v1/responses", scope, receive, send)
+        elif method in ("GET", "DELETE") and path.startswith("/v1/responses/"):
+            await self._stored(scope, receive, send)
         elif method == "POST" and path == "/v1/messages/count_tokens":
             await self._count_tokens(scope, receive, send)
         elif method == "GET" and path in ("/v1/models", "/models"):
@@ -189,10 +211,11 @@ class EmulatorApp:
         data = calls.json_body(body)
         if isinstance(data, Failure):
             return data
-        call = dialect.parse(data)
+        tenant = tenant_of(key)
+        call = dialect.parse(data, tenant.hex())
         if isinstance(call, Failure):
             return call
-        plan = self.engine.plan(dialect.provider, call, tenant_of(key))
+        plan = self.engine.plan(dialect.provider, call, tenant)
         return plan if isinstance(plan, Failure) else (call, plan)
 
     async def _fail(self, dialect: _Dialect, send: Send, failure: Failure, base: list[Header], request_id: str) -> None:
@@ -279,6 +302,18 @@ class EmulatorApp:
         delay = deadline - asyncio.get_running_loop().time()
         if delay > 0:
             await self.config.sleep(delay)
+
+    async def _stored(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.stats.request("/v1/responses/{id}")
+        key = _bearer(scope)
+        if not key:
+            self.stats.answered(401)
+            await send_bytes(send, 401, wire_openai.error_body(Failure(401, "auth")), [EMULATED])
+            return
+        scope_name = tenant_of(key).hex()
+        status, body = wire_responses.stored(self.conversations, scope_name, scope["method"], scope["path"])
+        self.stats.answered(status)
+        await send_bytes(send, status, body, [EMULATED])
 
     async def _count_tokens(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.stats.request("/v1/messages/count_tokens")

@@ -24,7 +24,8 @@ MAX_BREAKPOINTS = 4
 _JSON_BODY = "We could not parse the JSON body of your request."
 
 
-def _bad(message: str, param: str | None = None) -> Failure:
+def bad(message: str, param: str | None = None) -> Failure:
+    """A 400 in the provider's words."""
     return Failure(400, "bad_request", message=message, param=param)
 
 
@@ -110,25 +111,30 @@ def _call(request: ChatRequest, prompt: _Prompt, data: dict[str, Any], **extra: 
     )
 
 
+def parsed(request: ChatRequest, data: dict[str, Any], **extra: Any) -> ParsedCall:
+    """A decoded request as the engine's call (its prompt tokenized as OpenAI frames it)."""
+    return _call(request, _prompt(request), data, **extra)
+
+
 # -- OpenAI chat completions -----------------------------------------------------------------------
 
 
 def _openai_problem(body: dict[str, Any]) -> Failure | None:
     model = body.get("model")
     if not isinstance(model, str) or not model:
-        return _bad("you must provide a model parameter", "model")
+        return bad("you must provide a model parameter", "model")
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
-        return _bad("[] is too short - 'messages'", "messages")
+        return bad("[] is too short - 'messages'", "messages")
     if any(not isinstance(m, dict) or not isinstance(m.get("role"), str) for m in messages):
-        return _bad("Each message must be an object with a 'role'.", "messages")
+        return bad("Each message must be an object with a 'role'.", "messages")
     if body.get("n") not in (None, 1):
-        return _bad("The inferopt emulator answers with one choice only (n must be 1).", "n")
+        return bad("The inferopt emulator answers with one choice only (n must be 1).", "n")
     max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
     if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
-        return _bad(f"Invalid 'max_tokens': integer below minimum value. Got {max_tokens!r}.", "max_tokens")
+        return bad(f"Invalid 'max_tokens': integer below minimum value. Got {max_tokens!r}.", "max_tokens")
     if body.get("tools") is not None and not isinstance(body["tools"], list):
-        return _bad("Invalid type for 'tools': expected an array.", "tools")
+        return bad("Invalid type for 'tools': expected an array.", "tools")
     return None
 
 
@@ -136,10 +142,10 @@ def _logprobs_asked(body: dict[str, Any]) -> int | Failure | None:
     """``logprobs: true`` (with ``top_logprobs: 0-20``) as the number of alternatives; None if not asked."""
     top = body.get("top_logprobs")
     if top is not None and (isinstance(top, bool) or not isinstance(top, int) or not 0 <= top <= MAX_TOP_LOGPROBS):
-        return _bad(f"Invalid 'top_logprobs': must be an integer from 0 to {MAX_TOP_LOGPROBS}.", "top_logprobs")
+        return bad(f"Invalid 'top_logprobs': must be an integer from 0 to {MAX_TOP_LOGPROBS}.", "top_logprobs")
     if not body.get("logprobs"):
         if top is not None:
-            return _bad("'top_logprobs' is only allowed when 'logprobs' is true.", "top_logprobs")
+            return bad("'top_logprobs' is only allowed when 'logprobs' is true.", "top_logprobs")
         return None
     return top or 0
 
@@ -147,7 +153,7 @@ def _logprobs_asked(body: dict[str, Any]) -> int | Failure | None:
 def openai_call(body: Any) -> ParsedCall | Failure:
     """A ``/v1/chat/completions`` body as a :class:`ParsedCall`, or the 400 it deserves."""
     if not isinstance(body, dict):
-        return _bad("The request body must be a JSON object.")
+        return bad("The request body must be a JSON object.")
     problem = _openai_problem(body)
     if problem is not None:
         return problem
@@ -166,43 +172,43 @@ def openai_call(body: Any) -> ParsedCall | Failure:
 def _anthropic_problem(body: dict[str, Any]) -> Failure | None:
     model = body.get("model")
     if not isinstance(model, str) or not model:
-        return _bad("model: Field required")
+        return bad("model: Field required")
     max_tokens = body.get("max_tokens")
     if max_tokens is None:
-        return _bad("max_tokens: Field required")
+        return bad("max_tokens: Field required")
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
-        return _bad("max_tokens: Input should be greater than or equal to 1")
+        return bad("max_tokens: Input should be greater than or equal to 1")
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
-        return _bad("messages: at least one message is required")
+        return bad("messages: at least one message is required")
     for message in messages:
         if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
-            return _bad("messages: each message needs a role of 'user' or 'assistant'")
+            return bad("messages: each message needs a role of 'user' or 'assistant'")
         content = message.get("content")
         blocks_ok = isinstance(content, list) and content and all(isinstance(b, dict) and "type" in b for b in content)
         if not isinstance(content, str) and not blocks_ok:
-            return _bad("messages: content must be a string or a non-empty list of blocks")
+            return bad("messages: content must be a string or a non-empty list of blocks")
     system = body.get("system")
     if system is not None and not isinstance(system, str | list):
-        return _bad("system: Input should be a valid string or a list of text blocks")
+        return bad("system: Input should be a valid string or a list of text blocks")
     if body.get("tools") is not None and not isinstance(body["tools"], list):
-        return _bad("tools: Input should be a valid list")
+        return bad("tools: Input should be a valid list")
     return None
 
 
 def anthropic_call(body: Any) -> ParsedCall | Failure:
     """A ``/v1/messages`` body as a :class:`ParsedCall`, or the 400 it deserves."""
     if not isinstance(body, dict):
-        return _bad("The request body must be a JSON object.")
+        return bad("The request body must be a JSON object.")
     problem = _anthropic_problem(body)
     if problem is not None:
         return problem
     request = anthropic_messages.decode_request(body)
     prompt = _prompt(request)
     if prompt.problem is not None:
-        return _bad(prompt.problem)
+        return bad(prompt.problem)
     if len(prompt.breakpoints) > MAX_BREAKPOINTS:
-        return _bad(
+        return bad(
             f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided. "
             f"Found {len(prompt.breakpoints)}."
         )
@@ -218,4 +224,4 @@ def json_body(body: bytes) -> Any | Failure:
     try:
         return json.loads(body)
     except ValueError:
-        return _bad(_JSON_BODY)
+        return bad(_JSON_BODY)

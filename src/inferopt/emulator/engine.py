@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from inferopt.emulator import token_runs, tool_answers
 from inferopt.emulator.answers import Answer, AnswerSource
@@ -59,6 +59,7 @@ class ParsedCall:
     breakpoints: list[Breakpoint] = field(default_factory=list)
     logprobs: int | None = None  # None: not asked; else how many top alternatives per token
     request: ChatRequest | None = None  # the request as the product's codec decoded it
+    context: Any = None  # the wire's own state for this call (the Responses route's ResponsesCall)
 
     @property
     def prompt_tokens(self) -> int:
@@ -97,6 +98,7 @@ class Plan:
     fault: FaultKind
     limit: LimitDecision
     logprobs: int | None = None
+    context: Any = None  # the call's ParsedCall.context
 
     def response(self, answer_id: str) -> ChatResponse:
         """The answer in the neutral type, which each wire's codec encodes."""
@@ -191,4 +193,6 @@ class Engine:
         if fault != "none":
             self.stats.faults[fault] += 1
         latency = plan_latency(profile, answer.output_tokens, draws.latency)
-        return Plan(call.model, profile, answer, prompt_tokens, cache, latency, fault, decision, call.logprobs)
+        return Plan(
+            call.model, profile, answer, prompt_tokens, cache, latency, fault, decision, call.logprobs, call.context
+        )

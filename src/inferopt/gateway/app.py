@@ -23,12 +23,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from inferopt.client import AsyncClient
+from inferopt.conversations import Conversations, MemoryConversations
 from inferopt.errors import InferoptError, redact
-from inferopt.gateway import anthropic_routes, openai_routes
+from inferopt.gateway import anthropic_routes, openai_routes, responses_routes
 from inferopt.gateway.asgi import (
     BodyTooLarge,
     ClientGone,
@@ -42,11 +42,21 @@ from inferopt.gateway.asgi import (
     send_bytes,
 )
 from inferopt.gateway.dashboard import DASHBOARD_HTML_TYPE, dashboard_html
+from inferopt.gateway.dialects import (
+    ANTHROPIC,
+    ANTHROPIC_COUNT,
+    OPENAI,
+    Dialect,
+    answer_headers,
+    cache_result,
+    header_value,
+    responses_dialect,
+)
 from inferopt.gateway.keys import KeyStore, Reservation, VirtualKey
 from inferopt.gateway.metrics import GatewayMetrics
 from inferopt.gateway.metrics_share import SharedMetrics
 from inferopt.gateway.problems import Problem, problem_for
-from inferopt.gateway.sse import StreamWriter, relay
+from inferopt.gateway.sse import relay
 from inferopt.gateway.usage import Estimate, estimate_of, settled_cost
 from inferopt.gateway.validation import ParsedChat, RequestLimits
 from inferopt.tokens import count_request_tokens
@@ -56,81 +66,6 @@ from inferopt.wire.sse import dumps as _json
 log = logging.getLogger("inferopt.gateway")
 _TEXT_TYPE: Header = (b"content-type", b"text/plain; version=0.0.4; charset=utf-8")
 _CACHE_MODES = ("bypass", "refresh", "use")
-
-
-@dataclass(frozen=True, slots=True)
-class Dialect:
-    """What differs between the OpenAI and Anthropic routes."""
-
-    route: str
-    parse: Callable[[bytes, RequestLimits], ParsedChat | Problem]
-    body: Callable[[ChatResponse], bytes]
-    writer: Callable[[str, bool], StreamWriter]
-    error_body: Callable[[Problem], bytes]
-    error_payload: Callable[[Problem], dict[str, Any]]
-
-
-OPENAI = Dialect(
-    "/v1/chat/completions",
-    openai_routes.parse,
-    openai_routes.completion_body,
-    openai_routes.stream_writer,
-    Problem.openai_body,
-    openai_routes.error_payload,
-)
-ANTHROPIC = Dialect(
-    "/v1/messages",
-    anthropic_routes.parse,
-    anthropic_routes.message_body,
-    anthropic_routes.stream_writer,
-    Problem.anthropic_body,
-    anthropic_routes.error_payload,
-)
-
-
-ANTHROPIC_COUNT = Dialect(
-    "/v1/messages/count_tokens",
-    anthropic_routes.parse_count,
-    anthropic_routes.message_body,
-    anthropic_routes.stream_writer,
-    Problem.anthropic_body,
-    anthropic_routes.error_payload,
-)
-
-
-def _header_value(value: Any) -> bytes:
-    # Header values must be visible ASCII: anything else from an annotation is dropped, not sent.
-    text = f"{value:.8f}" if isinstance(value, float) else str(value)
-    return "".join(c for c in text if " " <= c <= "~")[:200].encode()
-
-
-def answer_headers(response: ChatResponse) -> list[Header]:
-    """What happened to one answer, as ``x-inferopt-*`` response headers."""
-    headers: list[Header] = [
-        (b"x-inferopt-model", _header_value(response.model)),
-        (b"x-inferopt-provider", _header_value(response.provider)),
-    ]
-    if response.cost_usd is not None:
-        headers.append((b"x-inferopt-cost-usd", f"{response.cost_usd:.8f}".encode()))
-    if response.latency_s is not None:
-        headers.append((b"x-inferopt-upstream-ms", f"{response.latency_s * 1000:.2f}".encode()))
-    if response.emulated:
-        headers.append((b"x-inferopt-emulated", b"true"))
-    if response.cache is not None:
-        headers.append((b"x-inferopt-cache", _header_value(response.cache)))
-    if response.attempts is not None:
-        headers.append((b"x-inferopt-attempts", str(response.attempts).encode()))
-    if response.route is not None:
-        headers.append((b"x-inferopt-route", _header_value(response.route.get("chosen", ""))))
-    for name, value in response.annotations.items():
-        if isinstance(value, str | int | float | bool) and name.replace("_", "-").replace("-", "").isalnum():
-            headers.append((b"x-inferopt-" + name.replace("_", "-").lower().encode(), _header_value(value)))
-    return headers
-
-
-def cache_result(response: ChatResponse | None) -> str | None:
-    value = None if response is None else response.cache
-    return value if value in ("hit", "miss") else None
 
 
 class GatewayApp:
@@ -147,6 +82,7 @@ class GatewayApp:
         clock: Callable[[], float] = time.time,
         timer: Callable[[], float] = time.perf_counter,
         default_output_tokens: int = 1024,
+        conversations: Conversations | None = None,
     ) -> None:
         self.client = client
         self.keys = keys
@@ -157,10 +93,14 @@ class GatewayApp:
         self._clock = clock
         self._timer = timer
         self._default_output_tokens = default_output_tokens
+        self.conversations = conversations or MemoryConversations()
+        self.responses = responses_dialect(self.conversations)
         self._routes: dict[tuple[str, str], Callable[[Scope, Receive, Send], Any]] = {
             ("POST", "/v1/chat/completions"): lambda s, r, w: self._chat(OPENAI, s, r, w),
             ("POST", "/chat/completions"): lambda s, r, w: self._chat(OPENAI, s, r, w),
             ("POST", "/v1/messages"): lambda s, r, w: self._chat(ANTHROPIC, s, r, w),
+            ("POST", "/v1/responses"): lambda s, r, w: self._chat(self.responses, s, r, w),
+            ("POST", "/responses"): lambda s, r, w: self._chat(self.responses, s, r, w),
             ("POST", "/v1/messages/count_tokens"): self._count_tokens,
             ("GET", "/v1/models"): self._models,
             ("GET", "/models"): self._models,
@@ -172,7 +112,7 @@ class GatewayApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            handler = self._routes.get((scope["method"], scope["path"]))
+            handler = self._routes.get((scope["method"], scope["path"])) or self._stored_route(scope)
             if handler is None:
                 problem = Problem(404, f"unknown route {scope['method']} {scope['path']}", code="unknown_url")
                 await send_bytes(send, 404, problem.openai_body())
@@ -233,7 +173,13 @@ class GatewayApp:
                 assert isinstance(problem, Problem)
                 status = await self._refuse(dialect, send, problem)
                 return
+            tenant = tenant_of(key)
+            if dialect.prepare is not None and (refusal := await dialect.prepare(parsed, tenant)) is not None:
+                status = await self._refuse(dialect, send, refusal)
+                return
             status, response = await self._answer(dialect, parsed, key, scope, receive, send)
+            if status == 200 and dialect.keep is not None:
+                await dialect.keep(parsed, tenant)
             # A name nobody knows is not a metrics label: clients could otherwise grow the series without bound.
             model = parsed.request.model if status != 404 else "(unknown)"
         except ClientGone:
@@ -310,7 +256,7 @@ class GatewayApp:
             return await self._refuse(dialect, send, problem_for(exc)), None
         if reservation is not None and self.keys is not None:
             await self.keys.settle(reservation, response.cost_usd or 0.0, response.usage.total_tokens)
-        await send_bytes(send, 200, dialect.body(response), answer_headers(response))
+        await send_bytes(send, 200, dialect.body(response, parsed), answer_headers(response))
         return 200, response
 
     async def _stream(
@@ -326,7 +272,7 @@ class GatewayApp:
         events = self.client.stream(parsed.request)
 
         def headers(done: ChatResponse | None) -> list[Header]:
-            return answer_headers(done) if done is not None else [(b"x-inferopt-model", _header_value(served_model))]
+            return answer_headers(done) if done is not None else [(b"x-inferopt-model", header_value(served_model))]
 
         async def refuse(problem: Problem) -> None:
             await self._refuse(dialect, send, problem)
@@ -335,7 +281,7 @@ class GatewayApp:
         try:
             outcome = await relay(
                 events,
-                dialect.writer(served_model, parsed.include_usage),
+                dialect.writer(served_model, parsed),
                 send,
                 receive,
                 headers,
@@ -363,6 +309,34 @@ class GatewayApp:
         tokens = count_request_tokens(parsed.request)
         await send_bytes(send, 200, anthropic_routes.count_body(tokens), [(b"x-inferopt-token-count", b"local")])
 
+    def _stored_route(self, scope: Scope) -> Callable[[Scope, Receive, Send], Any] | None:
+        """``GET``/``DELETE /v1/responses/{id}`` and ``GET /v1/responses/{id}/input_items``."""
+        path = str(scope["path"]).removeprefix("/v1")
+        if not path.startswith("/responses/") or scope["method"] not in ("GET", "DELETE"):
+            return None
+        response_id, _, rest = path.removeprefix("/responses/").partition("/")
+        if not response_id or rest not in ("", "input_items") or (rest and scope["method"] != "GET"):
+            return None
+        return lambda s, r, w: self._stored(response_id, rest == "input_items", s, w)
+
+    async def _stored(self, response_id: str, items: bool, scope: Scope, send: Send) -> None:
+        key = await self._authenticate(scope)
+        if isinstance(key, Problem):
+            await send_bytes(send, key.status, key.openai_body())
+            return
+        tenant = tenant_of(key)
+        if scope["method"] == "DELETE":
+            found = await self.conversations.delete(tenant, response_id)
+            body = responses_routes.deleted_body(response_id) if found else None
+        else:
+            record = await self.conversations.get(tenant, response_id)
+            body = None if record is None else responses_routes.stored_body(record, items)
+        if body is None:
+            problem = responses_routes.not_found(response_id)
+            await send_bytes(send, problem.status, problem.openai_body())
+            return
+        await send_bytes(send, 200, body)
+
     async def _models(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = await self._authenticate(scope)
         if isinstance(key, Problem):
@@ -385,6 +359,13 @@ class GatewayApp:
 
     async def _dashboard_data(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send_bytes(send, 200, _json(self.metrics.snapshot()).encode(), [(b"cache-control", b"no-store")])
+
+
+def tenant_of(key: VirtualKey | None) -> str:
+    """Whose stored state a call may see: its key's cache namespace, else the key itself."""
+    if key is None:
+        return ""
+    return key.cache_namespace or f"key:{key.id}"
 
 
 def model_names(client: AsyncClient) -> list[str]:

@@ -35,6 +35,8 @@ class ParsedChat:
     request: ChatRequest
     stream: bool
     include_usage: bool = False
+    # The dialect's own state for this call (the Responses route's ResponsesCall).
+    context: Any = None
 
 
 def parse_json_object(body: bytes) -> dict[str, Any] | Problem:
