@@ -24,13 +24,19 @@
         └── AllAttemptsFailedError  every fallback/deployment failed (each attempt's error in .errors)
 
 ``retryable`` on a ProviderError says whether trying the same request again may succeed
-(429, 5xx, timeouts, connection errors). Messages never contain API keys: anything that
+(429, 5xx, timeouts, connection errors). ``partial`` is what a stream had delivered when it
+failed (a ``ChatResponse`` with the text so far and its usage, estimated when the provider sent
+none), so a rescue can continue it and the cut attempt is billed. Messages never contain API keys: anything that
 looks like a key is redacted by :func:`redact` before it reaches a message.
 """
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from inferopt.types import ChatResponse
 
 _KEY_PATTERNS = re.compile(
     r"(sk-[A-Za-z0-9_\-]{8,}|sk-ant-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,}|"
@@ -114,6 +120,7 @@ class ProviderError(InferoptError):
     """Something went wrong talking to a provider."""
 
     retryable: bool = False
+    partial: ChatResponse | None = None
 
     def __init__(self, message: str, *, provider: str = "", model: str = "") -> None:
         super().__init__(message)
@@ -188,3 +195,14 @@ class AllAttemptsFailedError(ProviderError):
         super().__init__(f"all {len(errors)} attempts failed: {detail or 'no model was available'}")
         self.errors = errors
         self.retryable = any(getattr(exc, "retryable", False) for _, exc in errors)
+
+    @property
+    def rate_limited(self) -> bool:
+        """Every attempt was refused for a rate limit (so the whole answer is a 429, not a failure)."""
+        return bool(self.errors) and all(isinstance(exc, RateLimitedError) for _, exc in self.errors)
+
+    @property
+    def retry_after(self) -> float | None:
+        """The shortest wait any rate-limited attempt asked for (seconds), if one did."""
+        waits = [exc.retry_after for _, exc in self.errors if isinstance(exc, RateLimitedError) and exc.retry_after]
+        return min(waits) if waits else None

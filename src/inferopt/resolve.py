@@ -48,6 +48,11 @@ class Resolved:
             self._target = self._resolve()
         return self._target
 
+    @property
+    def inner(self) -> Model:
+        """The stacked Model behind the name (resolved now), for what its provider can do (prefill)."""
+        return self._get()[0]
+
     async def complete(self, request: ChatRequest) -> ChatResponse:
         model, model_id = self._get()
         return await model.complete(request.with_model(model_id))

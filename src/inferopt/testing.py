@@ -7,6 +7,7 @@ fast and deterministically (as pydantic-ai's ``FunctionModel`` is).
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -79,3 +80,14 @@ class FunctionModel:
 
     async def aclose(self) -> None:
         return None
+
+
+def wait_for(condition: Callable[[], object], timeout_s: float = 5.0) -> bool:
+    """True as soon as ``condition()`` is; False after ``timeout_s`` (for counters a server bumps
+    just after the client has its answer, such as the gateway's stream metrics)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return bool(condition())

@@ -11,17 +11,9 @@ import openai
 import pytest
 
 from inferopt.emulator import EmulatorConfig, EmulatorServer, FaultConfig, ProfileOverrides
+from inferopt.testing import wait_for
 
 USER: Any = [{"role": "user", "content": "Tell me a long story about the sea."}]
-
-
-def wait_for(condition: Any, timeout_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return bool(condition())
 
 
 def test_pieces_reach_the_client_while_the_upstream_is_still_generating(start_gateway: Any) -> None:

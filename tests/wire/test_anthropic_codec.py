@@ -13,7 +13,7 @@ from pydantic import TypeAdapter
 from inferopt.types import ChatRequest, ChatResponse, Message, TextDelta, ThinkingDelta, ThinkingPart, ToolCallDelta
 from inferopt.wire import anthropic_messages as wire
 from inferopt.wire.anthropic_stream import AnthropicStreamDecoder, AnthropicStreamEncoder
-from inferopt.wire.common import MalformedPayload, StreamCut, StreamErrorEvent
+from inferopt.wire.common import StreamCut, StreamErrorEvent
 from inferopt.wire.sse import Decoder
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -115,14 +115,28 @@ def test_tool_calls_of_an_unstreamed_answer_become_blocks_at_the_end() -> None:
 def test_a_cut_stream_and_an_error_event_are_failures_not_answers() -> None:
     raw = (GOLDEN / "anthropic_stream_tool_use.sse").read_bytes()
     with pytest.raises(StreamCut, match="message_stop"):
-        decode_stream(raw[: raw.index(b"event: message_stop")])
+        decode_stream(raw[: raw.index(b"event: message_delta")])
     with pytest.raises(StreamErrorEvent, match="Overloaded") as caught:
         AnthropicStreamDecoder("m").feed(
             "error", '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}'
         )
     assert caught.value.detail.type == "overloaded_error"
-    with pytest.raises(MalformedPayload):
-        AnthropicStreamDecoder("m").feed("content_block_delta", "{not json")
+
+
+def test_a_stream_whose_final_usage_arrived_is_complete_without_message_stop() -> None:
+    raw = (GOLDEN / "anthropic_stream_tool_use.sse").read_bytes()
+    _, response = decode_stream(raw[: raw.index(b"event: message_stop")])
+    _, whole = decode_stream(raw)
+    assert (response.content, response.usage, response.tool_calls) == (whole.content, whole.usage, whole.tool_calls)
+
+
+def test_one_malformed_event_is_skipped_and_counted_not_fatal() -> None:
+    raw = (GOLDEN / "anthropic_stream_tool_use.sse").read_bytes()
+    at = raw.index(b"event: message_delta")
+    _, response = decode_stream(raw[:at] + b"event: content_block_delta\ndata: {not json\n\n" + raw[at:])
+    _, whole = decode_stream(raw)
+    assert response.content == whole.content and response.tool_calls == whole.tool_calls
+    assert response.annotations["malformed_events"] == 1 and "malformed_events" not in whole.annotations
 
 
 def test_request_round_trip_keeps_cache_control_thinking_signatures_and_tools() -> None:

@@ -100,6 +100,15 @@ def test_a_stream_with_its_finish_and_usage_but_no_done_marker_is_complete() -> 
     assert response.usage.output_tokens == 17
 
 
+def test_one_malformed_chunk_is_skipped_and_counted_not_fatal() -> None:
+    raw = (GOLDEN / "openai_chat_stream_tools.sse").read_bytes()
+    at = raw.index(b"data: ", 10)
+    _, response = decode_stream(raw[:at] + b"data: {this is not json\n\n" + raw[at:])
+    _, whole = decode_stream(raw)
+    assert response.tool_calls == whole.tool_calls and response.usage == whole.usage
+    assert response.annotations["malformed_events"] == 1 and "malformed_events" not in whole.annotations
+
+
 def test_request_round_trip_keeps_every_mapped_field_and_passes_the_rest() -> None:
     body = {
         "model": "gpt-4o",

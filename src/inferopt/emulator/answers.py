@@ -11,7 +11,7 @@ capped by ``max_tokens``). Responses are marked as emulated by headers, not by t
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -161,3 +161,11 @@ def _seed_bytes(seed: int, model: str, digest: bytes, purpose: bytes) -> int:
     h.update(seed.to_bytes(8, "little", signed=True))
     h.update(model.encode())
     return int.from_bytes(h.digest(), "little")
+
+
+def continued(answer: Answer, prefill: str, model: str) -> Answer:
+    """A prefilled answer goes on from its prefill when it begins with it (else it answers afresh)."""
+    if not answer.text.startswith(prefill) or answer.tool_calls:
+        return answer
+    rest = answer.text[len(prefill) :]
+    return replace(answer, text=rest, output_tokens=max(1, token_runs.count(rest, model)))

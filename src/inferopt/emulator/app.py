@@ -10,6 +10,7 @@ Anthropic's when the request carries ``anthropic-version``), ``GET /health``,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -41,6 +42,16 @@ from inferopt.emulator.http_server import RECEIVED_AT
 from inferopt.emulator.latency import stream_schedule
 from inferopt.emulator.limits import LimitDecision, anthropic_headers, openai_headers, retry_after_headers
 from inferopt.emulator.profiles import Provider
+from inferopt.emulator.scripted import (
+    FAULT_HEADER,
+    MALFORMED,
+    NO_FAULT,
+    FaultScripts,
+    Step,
+    error_event,
+    scripted_failure,
+    without_final_marker,
+)
 
 EMULATED: Header = (b"x-inferopt-emulated", b"true")
 _json = json.JSONEncoder(separators=(",", ":")).encode
@@ -130,6 +141,7 @@ class EmulatorApp:
         self.batches = BatchRoutes(self.engine, self._instance, [EMULATED])
         self.conversations = MemoryConversations()
         self.responses = responses_dialect(self.conversations)
+        self.scripts = FaultScripts()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -193,15 +205,31 @@ class EmulatorApp:
         request_id = f"req_emu_{self._instance}{next(self._serial):x}"
         base = [EMULATED, (dialect.request_id_header, request_id.encode())]
         try:
+            step = self._step(scope)
             outcome = await self._decide(dialect, scope, receive)
+            if isinstance(step, Failure):
+                outcome = step
+            if isinstance(step, Step) and step.fails_before_answer and not isinstance(outcome, Failure):
+                outcome = scripted_failure(step, outcome[0]) or outcome
             if isinstance(outcome, Failure):
                 await self._fail(dialect, send, outcome, base, request_id)
             else:
-                await self._deliver(dialect, outcome[0], outcome[1], base, request_id, started, receive, send)
+                assert isinstance(step, Step)
+                await self._deliver(dialect, *outcome, base, request_id, started, receive, send, step)
         except ClientGone:
             stats.answered(499)
         finally:
             stats.in_flight -= 1
+
+    def _step(self, scope: Scope) -> Step | Failure:
+        """This request's scripted fault (``x-emulator-fault``, see :mod:`.scripted`)."""
+        value = header(scope, FAULT_HEADER)
+        if not value:
+            return NO_FAULT
+        try:
+            return self.scripts.next(value)
+        except ValueError as exc:
+            return Failure(400, "bad_request", message=str(exc), param=FAULT_HEADER.decode())
 
     async def _decide(self, dialect: _Dialect, scope: Scope, receive: Receive) -> Failure | tuple[ParsedCall, Plan]:
         body = await read_body(receive)
@@ -235,6 +263,7 @@ class EmulatorApp:
         started: float,
         receive: Receive,
         send: Send,
+        step: Step = NO_FAULT,
     ) -> None:
         stats, answer = self.stats, plan.answer
         headers = base + dialect.limit_headers(plan.limit)
@@ -245,7 +274,7 @@ class EmulatorApp:
                 headers.append((b"x-inferopt-replay-correct", str(answer.replay_correct).encode()))
         if dialect.provider == "openai":
             headers.append((b"openai-processing-ms", str(round(plan.latency.total_s * 1000)).encode()))
-        if plan.fault == "hang":
+        if plan.fault == "hang" or step.kind == "hang":
             await self._hang(dialect, send, receive, base, request_id)
             return
         stats.answered(200, plan.profile.name)
@@ -266,6 +295,9 @@ class EmulatorApp:
         writer = dialect.writer(plan, answer_id, created, call.include_usage)
         schedule = stream_schedule(answer.text, plan.latency)
         drop_after = max(1, int(len(schedule) * self.config.faults.drop_after_fraction))
+        if step.kind == "slow":
+            started += step.fraction
+        cut_at = min(len(schedule), max(1, int(len(schedule) * step.fraction)))
         # A real provider stops generating when its client hangs up; so does the emulator.
         gone = asyncio.ensure_future(until_disconnect(receive))
         try:
@@ -275,6 +307,8 @@ class EmulatorApp:
             for sent, (at, piece) in enumerate(schedule):
                 if plan.fault == "drop" and sent >= drop_after:
                     return  # no final event: the connection is closed mid-stream
+                if sent == cut_at and not await self._scripted_cut(step, dialect, send, gone):
+                    return
                 await self._sleep_until(started + at)
                 if gone.done():
                     stats.streams_abandoned += 1
@@ -282,11 +316,26 @@ class EmulatorApp:
                 await send_piece(send, writer.content(piece))
             if plan.fault == "drop":
                 return
+            if cut_at == len(schedule) and not await self._scripted_cut(step, dialect, send, gone):
+                return
             await self._sleep_until(started + plan.latency.total_s)
-            await send_piece(send, writer.last())
+            last = writer.last()
+            await send_piece(send, without_final_marker(last) if step.kind == "no_done" else last)
             await end_stream(send)
         finally:
             gone.cancel()
+
+    async def _scripted_cut(self, step: Step, dialect: _Dialect, send: Send, gone: asyncio.Future[None]) -> bool:
+        """Play a scripted mid-stream fault; False when the stream ends here."""
+        if step.kind == "malformed":
+            await send_piece(send, MALFORMED)
+        elif step.kind == "error_event":
+            await send_piece(send, error_event(dialect.provider))
+            await end_stream(send)
+        elif step.kind == "stall":
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(gone), self.config.faults.hang_s)
+        return step.kind not in ("drop", "stall", "error_event")
 
     async def _hang(self, dialect: _Dialect, send: Send, receive: Receive, base: list[Header], request_id: str) -> None:
         """Answer nothing until the client gives up (or ``hang_s`` passes, then a 500)."""

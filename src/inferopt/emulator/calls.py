@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from typing import Any
 
 from inferopt.emulator.engine import Failure, ParsedCall
@@ -212,7 +213,12 @@ def anthropic_call(body: Any) -> ParsedCall | Failure:
             f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided. "
             f"Found {len(prompt.breakpoints)}."
         )
-    return _call(request, prompt, body, block_ends=prompt.ends, breakpoints=prompt.breakpoints)
+    prefill: dict[str, Any] = {}
+    last = request.messages[-1] if request.messages else None
+    if last is not None and last.role == "assistant" and last.text and not last.tool_calls:
+        before = replace(request, messages=request.messages[:-1])
+        prefill = {"prefill": last.text, "answer_digest": _prompt(before).digest.digest()}
+    return _call(request, prompt, body, block_ends=prompt.ends, breakpoints=prompt.breakpoints, **prefill)
 
 
 def counted_call(body: Any) -> ParsedCall | Failure:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from inferopt.emulator import token_runs, tool_answers
-from inferopt.emulator.answers import Answer, AnswerSource
+from inferopt.emulator.answers import Answer, AnswerSource, continued
 from inferopt.emulator.config import EmulatorConfig
 from inferopt.emulator.draws import FaultKind, OccurrenceCounter, draw
 from inferopt.emulator.latency import LatencyPlan, plan_latency
@@ -34,7 +34,15 @@ _FINISH: dict[str, FinishReason] = {
     "tool_calls": "tool_calls",
 }
 FailureKind = Literal[
-    "auth", "bad_request", "unknown_model", "context_length", "max_tokens", "rate_limited", "server_error"
+    "auth",
+    "bad_request",
+    "unknown_model",
+    "context_length",
+    "max_tokens",
+    "rate_limited",
+    "server_error",
+    "content_filter",
+    "no_prefill",
 ]
 
 
@@ -60,6 +68,10 @@ class ParsedCall:
     logprobs: int | None = None  # None: not asked; else how many top alternatives per token
     request: ChatRequest | None = None  # the request as the product's codec decoded it
     context: Any = None  # the wire's own state for this call (the Responses route's ResponsesCall)
+    # Anthropic prefill: the final assistant text the answer continues, and the digest of the prompt
+    # before it (so a prefilled request continues the very answer the plain one gets).
+    prefill: str = ""
+    answer_digest: bytes | None = None
 
     @property
     def prompt_tokens(self) -> int:
@@ -171,7 +183,10 @@ class Engine:
             self.stats.faults["rate_limit"] += 1
             self.limiter.block(tenant, profile.name, now + self.config.faults.rate_limit_burst_s)
 
-        answer = self.answers.answer(profile.name, call.last_user_text, call.digest, call.max_tokens, call.stop)
+        digest = call.answer_digest or call.digest
+        answer = self.answers.answer(profile.name, call.last_user_text, digest, call.max_tokens, call.stop)
+        if call.prefill:
+            answer = continued(answer, call.prefill, profile.name)
         if call.request is not None:
             answer = tool_answers.shape(call.request, answer, seed, call.digest)
         charge = prompt_tokens + (call.max_tokens if call.max_tokens is not None else answer.output_tokens)

@@ -78,8 +78,16 @@ def error_body(failure: Failure, request_id: str) -> bytes:
         )
     elif kind == "rate_limited":
         err_type, message = "rate_limit_error", _rate_limit_message(failure)
+    elif kind == "server_error" and failure.status == 529:
+        err_type, message = "overloaded_error", "Overloaded (emulated)"
     elif kind == "server_error":
         err_type, message = "api_error", "Internal server error (emulated)"
+    elif kind == "content_filter":
+        message = "Output blocked by content filtering policy (emulated)"
+    elif kind == "no_prefill":
+        message = (
+            "This model does not support assistant message prefill. The conversation must end with a user message."
+        )
     else:
         message = failure.message
     return _dumps(anthropic_messages.encode_error(err_type, message, request_id)).encode()

@@ -132,6 +132,13 @@ def error_body(failure: Failure) -> bytes:
     elif kind == "server_error":
         message = "The server had an error while processing your request. Sorry about that! (emulated)"
         err_type = "server_error"
+    elif kind == "content_filter":
+        message = "The response was filtered due to the prompt triggering the content management policy. (emulated)"
+        code = "content_filter"
+    elif kind == "no_prefill":
+        message = (
+            "This model does not support assistant message prefill: the conversation must end with a user message."
+        )
     else:
         message, param = failure.message, failure.param
     return _dumps(openai_chat.encode_error(message, err_type, param, code)).encode()

@@ -29,6 +29,7 @@ from inferopt.client import AsyncClient
 from inferopt.conversations import Conversations, MemoryConversations
 from inferopt.errors import InferoptError, redact
 from inferopt.gateway import anthropic_routes, openai_routes, responses_routes
+from inferopt.gateway.answering import FIRST_EVENT_OPTION, Answering, LazyWriter
 from inferopt.gateway.asgi import (
     BodyTooLarge,
     ClientGone,
@@ -59,6 +60,7 @@ from inferopt.gateway.problems import Problem, problem_for
 from inferopt.gateway.sse import relay
 from inferopt.gateway.usage import Estimate, estimate_of, settled_cost
 from inferopt.gateway.validation import ParsedChat, RequestLimits
+from inferopt.parallel.retry import RATE_LIMITS_TO_CALLER
 from inferopt.tokens import count_request_tokens
 from inferopt.types import ChatResponse
 from inferopt.wire.sse import dumps as _json
@@ -236,6 +238,7 @@ class GatewayApp:
         estimate: Estimate | None = None
         try:
             route = self.client.resolve(request.model)
+            request.options[RATE_LIMITS_TO_CALLER] = True  # a client's SDK waits out a Retry-After itself
             if key is not None and self.keys is not None:
                 key.check_model(request.model)
                 estimate = estimate_of(request, route.model, self.client.catalog, self._default_output_tokens)
@@ -269,10 +272,11 @@ class GatewayApp:
         receive: Receive,
         send: Send,
     ) -> tuple[int, ChatResponse | None]:
+        answering = parsed.request.options[FIRST_EVENT_OPTION] = Answering(served_model)
         events = self.client.stream(parsed.request)
 
         def headers(done: ChatResponse | None) -> list[Header]:
-            return answer_headers(done) if done is not None else [(b"x-inferopt-model", header_value(served_model))]
+            return answer_headers(done) if done is not None else [(b"x-inferopt-model", header_value(answering.model))]
 
         async def refuse(problem: Problem) -> None:
             await self._refuse(dialect, send, problem)
@@ -281,7 +285,7 @@ class GatewayApp:
         try:
             outcome = await relay(
                 events,
-                dialect.writer(served_model, parsed),
+                LazyWriter(lambda: dialect.writer(answering.model, parsed)),
                 send,
                 receive,
                 headers,
@@ -292,6 +296,7 @@ class GatewayApp:
             if outcome is not None:
                 self.metrics.streams_cancelled += outcome.cancelled
                 self.metrics.streams_failed += outcome.started and outcome.problem is not None
+                self.metrics.streams_rescued += bool(outcome.response and outcome.response.annotations.get("rescued"))
             if reservation is not None and self.keys is not None and estimate is not None:
                 usd, tokens = settled_cost(outcome, estimate, served_model, self.client.catalog)
                 await self.keys.settle(reservation, usd, tokens)

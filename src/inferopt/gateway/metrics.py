@@ -57,6 +57,7 @@ class GatewayMetrics:
         self.cache: Counter[str] = Counter()  # hit | miss
         self.streams_cancelled = 0
         self.streams_failed = 0
+        self.streams_rescued = 0
         self.in_flight = 0
         self._latency_counts: dict[str, list[int]] = {}
         self._latency_sum: dict[str, float] = {}
@@ -146,6 +147,7 @@ class GatewayMetrics:
             "cache": dict(self.cache),
             "streams_cancelled": self.streams_cancelled,
             "streams_failed": self.streams_failed,
+            "streams_rescued": self.streams_rescued,
             "in_flight": self.in_flight,
         }
 
@@ -164,6 +166,7 @@ class GatewayMetrics:
         self.cache.update(counters["cache"])
         self.streams_cancelled += counters["streams_cancelled"]
         self.streams_failed += counters["streams_failed"]
+        self.streams_rescued += counters.get("streams_rescued", 0)
         self.in_flight += counters["in_flight"]
 
     def prometheus_text(self, others: Sequence[dict[str, Any]] = ()) -> str:
@@ -217,6 +220,9 @@ class GatewayMetrics:
             "# HELP inferopt_gateway_streams_failed_total Streams the upstream broke after they started.",
             "# TYPE inferopt_gateway_streams_failed_total counter",
             f"inferopt_gateway_streams_failed_total {self.streams_failed}",
+            "# HELP inferopt_gateway_streams_rescued_total Streams cut or stalled upstream, then continued.",
+            "# TYPE inferopt_gateway_streams_rescued_total counter",
+            f"inferopt_gateway_streams_rescued_total {self.streams_rescued}",
             "# HELP inferopt_gateway_in_flight Requests being answered now.",
             "# TYPE inferopt_gateway_in_flight gauge",
             f"inferopt_gateway_in_flight {self.in_flight}",

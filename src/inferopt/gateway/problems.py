@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 
 from inferopt.errors import (
+    AllAttemptsFailedError,
     BudgetExceededError,
     ConfigError,
     InferoptError,
@@ -95,6 +96,8 @@ def problem_for(exc: BaseException) -> Problem:
     if isinstance(exc, KeyLimitError):
         return Problem(exc.status, message, code=exc.code, retry_after_s=exc.retry_after_s)
     if isinstance(exc, RateLimitedError):
+        return Problem(429, message, code="rate_limit_exceeded", retry_after_s=exc.retry_after)
+    if isinstance(exc, AllAttemptsFailedError) and exc.rate_limited:  # every target limited: wait, do not fail
         return Problem(429, message, code="rate_limit_exceeded", retry_after_s=exc.retry_after)
     if isinstance(exc, ProviderHTTPError):
         # The upstream's 4xx is the caller's problem and keeps its status; 5xx says the upstream failed.

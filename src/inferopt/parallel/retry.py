@@ -12,13 +12,17 @@ Rules:
   ``uniform(0, min(max_backoff, initial * multiplier ** (n - 1)))``. When the provider says how
   long to wait (``Retry-After`` / ``retry-after-ms``), that wins, plus up to 10% jitter so clients
   told the same moment do not all return at once.
-- A per-request deadline bounds the whole retry sequence: a wait that would end past it is not
-  taken, the last error is raised instead.
+- A per-request deadline (``deadline_s``, 60 s by default) bounds the whole retry sequence: a wait
+  that would end past it is not taken, the last error is raised instead.
+- Behind a router or the gateway (``request.options["rate_limits_to_caller"]``) a 429 that says how
+  long to wait is not waited for here: it goes up at once, so the router tries another target and
+  the gateway's client gets the ``Retry-After`` (its SDK waits).
 - An optional :class:`RetryBudget` caps retries at a fraction of requests (gRPC's and Finagle's
   retry budgets), so a struggling provider is not hit by a retry storm.
 - ``request.options["on_retry"]``, if set, is called with ``(error, wait_seconds)`` before each wait.
-- A stream is retried only before its first text delta: after that the caller has seen text, and
-  a retry would repeat it.
+- A stream that fails before its first delta is retried as a request; one cut or stalled
+  (``stall_timeout_s``, 15 s by default) after it started is rescued: the next attempt continues the
+  text so far (:mod:`inferopt.rescue`) and the caller sees one stream, its usage summed.
 """
 
 from __future__ import annotations
@@ -27,11 +31,14 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from inferopt.errors import InvalidArgumentError, ProviderError, RateLimitedError
+from inferopt.errors import InvalidArgumentError, ProviderError, ProviderProtocolError, RateLimitedError
+from inferopt.rescue import STALL_OPTION, Rescue, accepts_prefill, refuses_prefill
 from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent
+
+RATE_LIMITS_TO_CALLER = "rate_limits_to_caller"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +49,8 @@ class RetryPolicy:
     multiplier: float = 2.0
     honour_retry_after: bool = True
     max_retry_after_s: float = 300.0
-    deadline_s: float | None = None
+    deadline_s: float | None = 60.0
+    stall_timeout_s: float | None = 15.0
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -161,6 +169,8 @@ class Retrying:
 
     async def _wait_or_raise(self, state: RetryState, error: BaseException, request: ChatRequest) -> None:
         action = state.after_failure(error, self._clock())
+        if isinstance(error, RateLimitedError) and error.retry_after and request.options.get(RATE_LIMITS_TO_CALLER):
+            action = GiveUp(f"the caller takes the {error.retry_after:g} s Retry-After (another target, or its client)")
         if isinstance(action, GiveUp):
             if state.attempts > 1:
                 error.add_note(f"inferopt: {action.reason} ({state.attempts} attempts)")
@@ -183,20 +193,34 @@ class Retrying:
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         state = self._state()
+        if self.policy.stall_timeout_s is not None and STALL_OPTION not in request.options:
+            request = replace(request, options={**request.options, STALL_OPTION: self.policy.stall_timeout_s})
+        rescue = Rescue(request)
+        prefill = accepts_prefill(self.inner)
         while True:
-            started_text = False
-            upstream = self.inner.stream(request)
+            asked_prefill = prefill and rescue.started
+            upstream = self.inner.stream(rescue.continuation(prefill) if rescue.started else request)
             try:
                 async for event in upstream:
                     if isinstance(event, StreamDone):
-                        event.response.attempts = state.attempts
-                    else:  # once anything was relayed, a retry would repeat it
-                        started_text = True
-                    yield event
-                return
+                        for delta in rescue.flush():
+                            yield delta
+                        response = rescue.finish(event.response)
+                        response.attempts = state.attempts
+                        yield StreamDone(response)
+                        return
+                    for delta in rescue.relay(event):
+                        yield delta
+                raise ProviderProtocolError("the stream ended without its final event")
             except ProviderError as error:
-                if started_text:
-                    raise
+                if asked_prefill and refuses_prefill(error):
+                    prefill, rescue.rescues = False, rescue.rescues - 1  # ask again, to continue instead
+                    continue
+                if rescue.started:
+                    rescue.failed(error)
+                    if (blocker := rescue.blocker()) is not None:
+                        error.add_note(f"inferopt: the stream was not rescued: {blocker}")
+                        raise
                 await self._wait_or_raise(state, error, request)
             finally:
                 close = getattr(upstream, "aclose", None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import AsyncIterator
 
-from inferopt.errors import UnknownModelError
+from inferopt.errors import ProviderError, UnknownModelError
 from inferopt.pricing.catalog import PriceCatalog
 from inferopt.pricing.cost import CostUnknownWarning, cost_of
 from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent
@@ -58,6 +58,10 @@ class Priced:
         try:
             async for event in upstream:
                 yield StreamDone(self.price(event.response)) if isinstance(event, StreamDone) else event
+        except ProviderError as error:
+            if error.partial is not None:  # a stream cut part-way is billed for what it generated
+                self.price(error.partial)
+            raise
         finally:
             close = getattr(upstream, "aclose", None)
             if close is not None:

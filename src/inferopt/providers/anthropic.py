@@ -23,6 +23,7 @@ class AnthropicModel(HTTPChatModel):
     """The Anthropic Messages wire format as a Model."""
 
     path = "/v1/messages"
+    accepts_prefill = True  # a final assistant message is continued (what a stream rescue sends)
     request_id_header = "request-id"
 
     def __init__(self, provider: Provider, *, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> None:

@@ -8,8 +8,10 @@ many model names; credentials never live in an adapter.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -33,11 +35,13 @@ from inferopt.errors import (
 from inferopt.providers.http import HttpResponse, HttpSession, HttpxSession, Timeouts, TransportFailure
 from inferopt.providers.http1 import Http1Session
 from inferopt.providers.proxy import proxy_for
+from inferopt.tokens import count_request_tokens, count_tokens
 from inferopt.types import ChatRequest, ChatResponse, StreamDone, StreamEvent
 from inferopt.wire.common import ErrorDetail, StreamErrorEvent, WireError
 from inferopt.wire.sse import Decoder, ServerSentEvent
 
 EMULATED_HEADER = "x-inferopt-emulated"
+log = logging.getLogger("inferopt.providers")
 
 
 @dataclass(eq=False)
@@ -153,7 +157,7 @@ def http_error(
         "provider": provider.name,
         "model": model,
         "request_id": request_id,
-        "error_type": detail.type or detail.code,
+        "error_type": detail.code or detail.type,
         "body": text,
     }
     low = f"{detail.code} {detail.type} {message}".lower()
@@ -230,7 +234,24 @@ class WireStreamDecoder(Protocol):
     @property
     def done(self) -> bool: ...
 
+    @property
+    def complete(self) -> bool: ...
+
     def result(self) -> ChatResponse: ...
+
+    def partial(self) -> ChatResponse: ...
+
+
+def _attach_partial(error: ProviderError, decoder: WireStreamDecoder, request: ChatRequest) -> None:
+    """Attach what the stream delivered before failing, its usage estimated when the provider sent none."""
+    partial = decoder.partial()
+    partial.finish_reason = "error"
+    if not partial.usage.input_tokens:
+        partial.usage.input_tokens = count_request_tokens(request)
+    if not partial.usage.output_tokens or partial.usage.output_tokens <= 1:
+        arguments = "".join(c["function"]["arguments"] for c in partial.tool_calls or ())
+        partial.usage.output_tokens = count_tokens(partial.content + arguments, request.model)
+    error.partial = partial
 
 
 class HTTPChatModel:
@@ -317,23 +338,51 @@ class HTTPChatModel:
         return response
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        """Relay the stream's deltas; ``request.options["stall_timeout_s"]`` bounds the silence between
+        two events once the first arrived. A failure mid-way carries what arrived (``partial``)."""
         started = time.perf_counter()
         ttft: float | None = None
         decoder = self._decoder(request.model)
+        stall = request.options.get("stall_timeout_s")
         try:
             async with self._open_stream(request) as response:
-                async for sse in iter_sse(response):
+                events = aiter(iter_sse(response))
+                while not decoder.done:
+                    try:
+                        async with asyncio.timeout(stall if ttft is not None else None):
+                            sse = await anext(events)
+                    except StopAsyncIteration:
+                        break
+                    except TimeoutError:
+                        if decoder.complete:  # only the end marker was missing
+                            break
+                        raise ProviderTimeoutError(
+                            f"{self.provider.name}: the stream stalled (no event for {stall} s)",
+                            provider=self.provider.name,
+                            model=request.model,
+                        ) from None
                     for event in self._feed(decoder, sse):
                         if ttft is None:
                             ttft = time.perf_counter() - started
+                            if (notify := request.options.get("on_first_event")) is not None:
+                                notify(decoder.partial().model)  # e.g. the gateway's headers name it
                         yield event
-                    if decoder.done:
-                        break
                 answer = decoder.result()
-        except WireError as exc:
-            raise wire_error(self.provider, request.model, exc) from exc
-        except TransportFailure as exc:
-            raise transport_error(self.provider, request.model, exc) from exc
+        except (WireError, TransportFailure, ProviderError) as exc:
+            error = (
+                wire_error(self.provider, request.model, exc)
+                if isinstance(exc, WireError)
+                else transport_error(self.provider, request.model, exc)
+                if isinstance(exc, TransportFailure)
+                else exc
+            )
+            if ttft is not None:  # the stream had started: what arrived is billed, and can be continued
+                _attach_partial(error, decoder, request)
+            if error is exc:
+                raise
+            raise error from exc
+        if skipped := answer.annotations.get("malformed_events"):
+            log.warning("%s: skipped %d malformed stream event(s) of %s", self.provider.name, skipped, request.model)
         self._finish(answer, response.headers, started, ttft)
         yield StreamDone(answer)
 

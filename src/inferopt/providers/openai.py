@@ -21,6 +21,7 @@ class OpenAIChatModel(HTTPChatModel):
     """The OpenAI chat-completions wire format as a Model."""
 
     path = "/chat/completions"
+    accepts_prefill = False  # a final assistant message is context, not a start: a rescue asks to continue
     request_id_header = "x-request-id"
 
     def _headers(self) -> dict[str, str]:

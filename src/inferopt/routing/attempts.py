@@ -1,21 +1,39 @@
-"""Trying targets in order: circuit breakers, a timeout per attempt, every failure kept.
+"""Trying targets in order: circuit breakers, cool-downs, deadlines, every failure kept.
 
 - :class:`CircuitBreaker` is sans-I/O state: after ``failure_threshold`` failures in a row a target
   is skipped for ``cooldown_s``; then one trial request is let through (half-open) and its outcome
   closes or re-opens the circuit. The clock is injected.
-- :class:`TargetAttempts` drives one request over an order of targets, answered whole or streamed;
-  :mod:`.fallback` builds its routers on it.
+- :class:`Deadlines` bound a silent upstream, on by default (see its docstring for the values).
+- :class:`TargetAttempts` drives one request over an order of targets, answered whole; the streamed
+  twin, with rescue, is :mod:`.live_stream`. :mod:`.fallback` builds its routers on both.
+
+Fault discipline: a 429 with ``Retry-After`` holds its target back for that long (the targets'
+retry layers do not wait for it: the router tries the next target at once, and when every target
+is limited the error carries the smallest wait, which the gateway answers as 429 ``Retry-After``).
+An error that trying elsewhere cannot fix (a 4xx other than 408/409/429: bad request, auth, not
+found, a content-policy refusal) is raised at once, neither retried nor failed over; a context
+window error does fail over (the next target may have a larger window).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from inferopt.errors import AllAttemptsFailedError, ProviderError, ProviderProtocolError, ProviderTimeoutError
+from inferopt.errors import (
+    AllAttemptsFailedError,
+    ContextWindowExceededError,
+    ProviderError,
+    ProviderHTTPError,
+    ProviderProtocolError,
+    ProviderTimeoutError,
+    RateLimitedError,
+)
+from inferopt.parallel.retry import RATE_LIMITS_TO_CALLER
+from inferopt.rescue import STALL_OPTION
 from inferopt.routing.routed import Attempt, RouteRecord, Targets
-from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent
+from inferopt.types import ChatRequest, ChatResponse, Model, StreamEvent
 
 
 @dataclass(slots=True)
@@ -50,113 +68,147 @@ class CircuitBreaker:
         return self.opened_at is not None
 
 
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    """How long a router waits on a silent upstream (seconds; None: no bound). On by default:
+
+    - ``attempt_timeout_s`` (60): one unstreamed attempt, whole answer;
+    - ``first_token_timeout_s`` (20): a streamed attempt's first token, else the next target starts;
+    - ``stall_timeout_s`` (15): silence between two events of a live stream, else it is rescued;
+    - ``deadline_s`` (90): the whole attempt sequence (a stream that is flowing is never cut by it).
+    """
+
+    attempt_timeout_s: float | None = 60.0
+    first_token_timeout_s: float | None = 20.0
+    stall_timeout_s: float | None = 15.0
+    deadline_s: float | None = 90.0
+
+
+def stops_failover(error: BaseException) -> bool:
+    """An error another target cannot fix: the caller's request (4xx but 408/409/429, context aside)."""
+    return (
+        isinstance(error, ProviderHTTPError)
+        and not error.retryable
+        and not isinstance(error, ContextWindowExceededError)
+    )
+
+
+def shortest(*bounds: float | None) -> float | None:
+    known = [b for b in bounds if b is not None]
+    return min(known) if known else None
+
+
 class TargetAttempts:
-    """Shared driver: try names in order with breakers and a timeout, collecting every failure."""
+    """Shared driver: try names in order with breakers, cool-downs and deadlines, collecting every failure."""
 
     def __init__(
         self,
         targets: Mapping[str, Model],
         name: str,
-        timeout_s: float | None,
+        deadlines: Deadlines,
         failure_threshold: int,
         cooldown_s: float,
         clock: Callable[[], float],
     ) -> None:
         self.targets = Targets(targets)
         self.name = name
-        self.timeout_s = timeout_s
+        self.deadlines = deadlines
         self.clock = clock
         self.breakers = {n: CircuitBreaker(failure_threshold, cooldown_s) for n in self.targets.names}
+        self.limited_until: dict[str, float] = {}  # a target's Retry-After, as a moment of ``clock``
+
+    def for_targets(self, request: ChatRequest) -> ChatRequest:
+        """The request each target gets: rate limits come back to the router, stalls are bounded."""
+        options = {**request.options, RATE_LIMITS_TO_CALLER: True}
+        if self.deadlines.stall_timeout_s is not None:
+            options.setdefault(STALL_OPTION, self.deadlines.stall_timeout_s)
+        return replace(request, options=options)
+
+    def remaining(self, started: float) -> float | None:
+        deadline = self.deadlines.deadline_s
+        return None if deadline is None else deadline - (self.clock() - started)
+
+    def skip(self, target: str, record: RouteRecord, errors: list[tuple[str, Exception]]) -> bool:
+        """Whether ``target`` sits this request out (circuit open, or rate limited for a while yet)."""
+        now = self.clock()
+        wait = self.limited_until.get(target, now) - now
+        if wait > 0:
+            note = f"rate limited for {wait:.1f} s more"
+            errors.append((target, RateLimitedError(note, status=429, model=target, retry_after=wait)))
+            record.attempts.append(Attempt(target, None, "skipped", error=note))
+            return True
+        if not self.breakers[target].allow(now):
+            record.attempts.append(Attempt(target, None, "skipped", error="circuit open"))
+            return True
+        return False
+
+    def failed(
+        self,
+        target: str,
+        error: ProviderError,
+        started: float,
+        on_done: Callable[[str, float, bool], None],
+        record: RouteRecord,
+        errors: list[tuple[str, Exception]],
+    ) -> None:
+        """Book a failed attempt: breaker, cool-down, latency, the record (a cut one billed) and the errors."""
+        now = self.clock()
+        if not stops_failover(error):  # the caller's mistake says nothing about the target's health
+            self.breakers[target].record(False, now)
+        if isinstance(error, RateLimitedError) and error.retry_after:
+            self.limited_until[target] = now + error.retry_after
+        on_done(target, now - started, False)
+        errors.append((target, error))
+        partial = error.partial
+        outcome, cost = ("cut", partial.cost_usd) if partial is not None else ("error", None)
+        record.attempts.append(Attempt(target, cost, outcome, error=f"{type(error).__name__}: {error}"))
 
     async def run(
         self, order: Sequence[str], request: ChatRequest, on_done: Callable[[str, float, bool], None]
     ) -> ChatResponse:
         record = RouteRecord(self.name)
         errors: list[tuple[str, Exception]] = []
+        began = self.clock()
+        forwarded = self.for_targets(request)
         for target in order:
-            breaker = self.breakers[target]
-            if not breaker.allow(self.clock()):
-                record.attempts.append(Attempt(target, None, "skipped", error="circuit open"))
+            if self.skip(target, record, errors):
                 continue
+            left = self.remaining(began)
+            if left is not None and left <= 0:
+                errors.append((target, deadline_passed(self.deadlines, target)))
+                break
+            timeout = shortest(self.deadlines.attempt_timeout_s, left)
             started = self.clock()
             try:
-                async with asyncio.timeout(self.timeout_s):
-                    answer = await self.targets.complete(target, request)
+                async with asyncio.timeout(timeout):
+                    answer = await self.targets.complete(target, forwarded)
             except (ProviderError, TimeoutError) as exc:
-                error = (
-                    exc
-                    if isinstance(exc, ProviderError)
-                    else ProviderTimeoutError(f"no answer within {self.timeout_s} s", model=target)
-                )
-                breaker.record(False, self.clock())
-                on_done(target, self.clock() - started, False)
-                errors.append((target, error))
-                record.attempts.append(Attempt(target, None, "error", error=f"{type(error).__name__}: {error}"))
+                error = attempt_error(exc, target, timeout, "no answer")
+                self.failed(target, error, started, on_done, record, errors)
+                if stops_failover(error):
+                    raise error from None
                 continue
-            breaker.record(True, self.clock())
+            self.breakers[target].record(True, self.clock())
             on_done(target, self.clock() - started, True)
             record.add(answer)
             record.reason = "first healthy target" if not errors else f"after {len(errors)} failure(s)"
             return record.finish(answer, target)
         raise AllAttemptsFailedError(errors)
 
-    async def stream(
-        self, order: Sequence[str], request: ChatRequest, on_done: Callable[[str, float, bool], None]
-    ) -> AsyncIterator[StreamEvent]:
-        """Stream from the first target that starts answering; ``timeout_s`` bounds the wait for its first event.
 
-        A target that fails before its first event is skipped like a failed ``complete``; once
-        events have reached the caller a failure ends the stream (they cannot be taken back).
-        """
-        record = RouteRecord(self.name)
-        errors: list[tuple[str, Exception]] = []
-        for target in order:
-            breaker = self.breakers[target]
-            if not breaker.allow(self.clock()):
-                record.attempts.append(Attempt(target, None, "skipped", error="circuit open"))
-                continue
-            started = self.clock()
-            upstream = self.targets.stream(target, request)
-            try:
-                async with asyncio.timeout(self.timeout_s):
-                    first = await anext(upstream)
-            except (ProviderError, TimeoutError, StopAsyncIteration) as exc:
-                await _close(upstream)
-                error = _attempt_error(exc, target, self.timeout_s)
-                breaker.record(False, self.clock())
-                on_done(target, self.clock() - started, False)
-                errors.append((target, error))
-                record.attempts.append(Attempt(target, None, "error", error=f"{type(error).__name__}: {error}"))
-                continue
-            try:
-                event = first
-                while not isinstance(event, StreamDone):
-                    yield event
-                    event = await anext(upstream)
-            except (ProviderError, StopAsyncIteration):
-                breaker.record(False, self.clock())
-                on_done(target, self.clock() - started, False)
-                raise
-            finally:
-                await _close(upstream)
-            breaker.record(True, self.clock())
-            on_done(target, self.clock() - started, True)
-            record.add(event.response)
-            record.reason = "first healthy target" if not errors else f"after {len(errors)} failure(s)"
-            yield StreamDone(record.finish(event.response, target))
-            return
-        raise AllAttemptsFailedError(errors)
+def deadline_passed(deadlines: Deadlines, target: str) -> ProviderTimeoutError:
+    return ProviderTimeoutError(f"the router's {deadlines.deadline_s:g} s deadline passed", model=target)
 
 
-def _attempt_error(exc: BaseException, target: str, timeout_s: float | None) -> ProviderError:
+def attempt_error(exc: BaseException, target: str, timeout_s: float | None, what: str) -> ProviderError:
     if isinstance(exc, ProviderError):
         return exc
     if isinstance(exc, TimeoutError):
-        return ProviderTimeoutError(f"no first event within {timeout_s} s", model=target)
+        return ProviderTimeoutError(f"{what} within {timeout_s:g} s", model=target)
     return ProviderProtocolError("the stream ended before its first event", model=target)
 
 
-async def _close(stream: AsyncIterator[StreamEvent]) -> None:
+async def close_stream(stream: AsyncIterator[StreamEvent]) -> None:
     close = getattr(stream, "aclose", None)
     if close is not None:
         await close()

@@ -11,7 +11,7 @@
           - {model: smart}
       knn:       {kind: learned, path: router.npz, names: {gpt-4-1106-preview: smart}, cost_weight: 1.0}
       patterns:  {kind: answer-cascade, path: cascade.npz, names: {gpt-4-1106-preview: smart}}  # escalate_at: knob
-      safe:      {kind: fallback, order: [fast, smart], timeout_s: 20, failure_threshold: 3, cooldown_s: 30}
+      safe:      {kind: fallback, order: [fast, smart], first_token_timeout_s: 20, stall_timeout_s: 15, deadline_s: 90}
       spread:    {kind: balanced, targets: [east, west], strategy: least_busy}
 
 Targets are model names (aliases, ``provider/model``...) that ``target`` turns into Models: the
@@ -103,7 +103,8 @@ def _targets(names: Any, target: TargetFactory) -> dict[str, Model]:
 
 
 def _breaker_options(opts: dict[str, Any]) -> dict[str, Any]:
-    return {k: opts.pop(k) for k in ("timeout_s", "failure_threshold", "cooldown_s") if k in opts}
+    keys = ("timeout_s", "first_token_timeout_s", "stall_timeout_s", "deadline_s", "failure_threshold", "cooldown_s")
+    return {k: opts.pop(k) for k in keys if k in opts}
 
 
 def _stage(raw: Mapping[str, Any], index: int, key: str, source: str | None) -> Stage:

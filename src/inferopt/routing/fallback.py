@@ -2,10 +2,14 @@
 
 - :class:`~inferopt.routing.attempts.CircuitBreaker` (sans-I/O, injected clock) skips a target
   that failed ``failure_threshold`` times in a row for ``cooldown_s``, then lets one trial through.
-- :class:`Fallback` tries targets in order on provider errors and timeouts, skipping open circuits;
-  when every attempt fails it raises :class:`~inferopt.errors.AllAttemptsFailedError` carrying
-  every attempt's error. It streams: each delta of the target that answers is relayed as it comes
-  (``timeout_s`` then bounds the wait for the first one).
+- :class:`Fallback` tries targets in order on provider errors and timeouts, skipping open circuits
+  and rate-limited targets; when every attempt fails it raises
+  :class:`~inferopt.errors.AllAttemptsFailedError` carrying every attempt's error. It streams live:
+  each delta of the target that answers is relayed as it comes, and a stream cut or stalled
+  part-way continues on the next target (:mod:`.live_stream`). The bounds on a silent upstream are
+  on by default (:class:`~inferopt.routing.attempts.Deadlines`): ``first_token_timeout_s`` 20,
+  ``stall_timeout_s`` 15, ``deadline_s`` 90 for the whole sequence, ``timeout_s`` 60 for one
+  unstreamed attempt.
 - :class:`Balanced` spreads requests over deployments of the same model (``weighted`` at random,
   ``least_busy`` by requests in flight, ``lowest_latency`` by a moving average), and falls back to
   the other deployments when the chosen one fails.
@@ -18,8 +22,18 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
 from inferopt.errors import ConfigError
-from inferopt.routing.attempts import CircuitBreaker, TargetAttempts
+from inferopt.routing.attempts import CircuitBreaker, Deadlines, TargetAttempts
+from inferopt.routing.live_stream import stream_targets
 from inferopt.types import ChatRequest, ChatResponse, Model, StreamEvent
+
+DEFAULTS = Deadlines()
+
+
+def _first_token(timeout_s: float | None, first_token_timeout_s: float | None) -> float | None:
+    """A ``timeout_s`` shorter than the first-token default bounds the first token too (as it used to)."""
+    if timeout_s is not None and first_token_timeout_s is not None:
+        return min(timeout_s, first_token_timeout_s)
+    return first_token_timeout_s
 
 
 class Fallback:
@@ -31,12 +45,16 @@ class Fallback:
         order: Sequence[str] | None = None,
         *,
         name: str = "fallback",
-        timeout_s: float | None = None,
+        timeout_s: float | None = DEFAULTS.attempt_timeout_s,
+        first_token_timeout_s: float | None = DEFAULTS.first_token_timeout_s,
+        stall_timeout_s: float | None = DEFAULTS.stall_timeout_s,
+        deadline_s: float | None = DEFAULTS.deadline_s,
         failure_threshold: int = 3,
         cooldown_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._attempts = TargetAttempts(targets, name, timeout_s, failure_threshold, cooldown_s, clock)
+        deadlines = Deadlines(timeout_s, _first_token(timeout_s, first_token_timeout_s), stall_timeout_s, deadline_s)
+        self._attempts = TargetAttempts(targets, name, deadlines, failure_threshold, cooldown_s, clock)
         self.order = list(order or targets)
         self._attempts.targets.require(self.order, name)
 
@@ -48,7 +66,7 @@ class Fallback:
         return await self._attempts.run(self.order, request, lambda *_: None)
 
     def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        return self._attempts.stream(self.order, request, lambda *_: None)
+        return stream_targets(self._attempts, self.order, request, lambda *_: None)
 
     async def aclose(self) -> None:
         await self._attempts.targets.aclose()
@@ -70,7 +88,10 @@ class Balanced:
         strategy: str = "weighted",
         weights: Mapping[str, float] | None = None,
         name: str = "balanced",
-        timeout_s: float | None = None,
+        timeout_s: float | None = DEFAULTS.attempt_timeout_s,
+        first_token_timeout_s: float | None = DEFAULTS.first_token_timeout_s,
+        stall_timeout_s: float | None = DEFAULTS.stall_timeout_s,
+        deadline_s: float | None = DEFAULTS.deadline_s,
         failure_threshold: int = 3,
         cooldown_s: float = 30.0,
         latency_smoothing: float = 0.2,
@@ -79,7 +100,8 @@ class Balanced:
     ) -> None:
         if strategy not in STRATEGIES:
             raise ConfigError(f"balancing strategy {strategy!r} is unknown; use one of {STRATEGIES}")
-        self._attempts = TargetAttempts(targets, name, timeout_s, failure_threshold, cooldown_s, clock)
+        deadlines = Deadlines(timeout_s, _first_token(timeout_s, first_token_timeout_s), stall_timeout_s, deadline_s)
+        self._attempts = TargetAttempts(targets, name, deadlines, failure_threshold, cooldown_s, clock)
         self.strategy = strategy
         self.weights = {n: float((weights or {}).get(n, 1.0)) for n in targets}
         if any(w < 0 for w in self.weights.values()) or not any(self.weights.values()):
@@ -129,7 +151,7 @@ class Balanced:
         if first is not None:
             self.in_flight[first] += 1
         try:
-            async for event in self._attempts.stream(order, request, self._done):
+            async for event in stream_targets(self._attempts, order, request, self._done):
                 yield event
         finally:
             if first is not None:

@@ -90,6 +90,9 @@ class Targets:
     def stream(self, name: str, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         return self._models[name].stream(request.with_model(name))
 
+    def model(self, name: str) -> Model:
+        return self._models[name]
+
     async def aclose(self) -> None:
         for model in self._models.values():
             await model.aclose()

@@ -4,7 +4,10 @@ A stream is ``message_start``, then content blocks (``content_block_start``, del
 ``content_block_stop``: ``text_delta`` for text, ``input_json_delta`` for a ``tool_use`` block's
 input, ``thinking_delta`` and ``signature_delta`` for thinking), ``message_delta`` (stop reason,
 final usage) and ``message_stop``; ``ping`` may come anywhere and ``error`` ends a stream that
-failed. :class:`AnthropicStreamDecoder` turns events into neutral deltas and a final answer;
+failed. :class:`AnthropicStreamDecoder` turns events into neutral deltas and a final answer; like
+its peers it is lenient: an event that is not JSON is skipped and counted (``malformed_events`` in
+the answer's annotations), and a stream whose ``message_delta`` (stop reason, final usage) arrived
+is complete without its ``message_stop``;
 :class:`AnthropicStreamEncoder` turns neutral deltas and the final answer into events, opening each block
 when its first delta arrives so text, thinking and tool calls are relayed as they come.
 """
@@ -16,7 +19,7 @@ from typing import Any
 
 from inferopt.types import ChatResponse, Delta, TextDelta, ThinkingDelta, ThinkingPart, ToolCallDelta
 from inferopt.wire import anthropic_messages as messages
-from inferopt.wire.common import StreamCut, StreamErrorEvent, json_object
+from inferopt.wire.common import MalformedPayload, StreamCut, StreamErrorEvent, json_object
 from inferopt.wire.sse import dumps, event
 
 
@@ -34,9 +37,14 @@ class AnthropicStreamDecoder:
         self._kinds: dict[int, str] = {}  # block index -> its type
         self._tools: dict[int, dict[str, Any]] = {}  # block index -> the tool_use block, input as text
         self._thinking: dict[int, ThinkingPart] = {}
+        self.malformed = 0
 
     def feed(self, name: str | None, data: str) -> list[Delta]:
-        payload = json_object(data, "a stream event")
+        try:
+            payload = json_object(data, "a stream event")
+        except MalformedPayload:
+            self.malformed += 1
+            return []
         kind = name or payload.get("type")
         index = int(payload.get("index") or 0)
         if kind == "content_block_delta":
@@ -95,14 +103,26 @@ class AnthropicStreamDecoder:
             return [ThinkingDelta(signature=part.signature, index=ordinal)]
         return []
 
+    @property
+    def complete(self) -> bool:
+        """``message_stop`` arrived, or the ``message_delta`` with the stop reason and final usage did."""
+        return self.done or self._reason is not None  # message_delta carries both
+
     def result(self) -> ChatResponse:
-        """The whole answer, once ``message_stop`` arrived (else :class:`StreamCut`)."""
-        if not self.done:
+        """The whole answer, once complete (else :class:`StreamCut`)."""
+        if not self.complete:
             raise StreamCut("stream ended before message_stop (connection dropped mid-answer)")
+        return self.partial()
+
+    def partial(self) -> ChatResponse:
+        """What arrived so far, complete or not (a cut stream's text, to rescue and to bill)."""
         blocks = []
         for index in sorted(self._tools):
             block = dict(self._tools[index])
-            block["input"] = json.loads(block.pop("_json") or "{}")
+            try:
+                block["input"] = json.loads(block.pop("_json") or "{}")
+            except ValueError:  # a tool call cut mid-arguments
+                continue
             blocks.append(block)
         return ChatResponse(
             id=str(self._message.get("id", "")),
@@ -114,6 +134,7 @@ class AnthropicStreamDecoder:
             tool_calls=messages.tool_calls_of(blocks),
             thinking=[self._thinking[i] for i in sorted(self._thinking)] or None,
             stop_sequence=self._stop_sequence,
+            annotations={"malformed_events": self.malformed} if self.malformed else {},
         )
 
 

@@ -6,6 +6,9 @@ content deltas, tool-call fragments (``delta.tool_calls[i]``: ``id``, ``type`` a
 with ``stream_options.include_usage`` a last chunk whose ``choices`` is ``[]`` and whose ``usage``
 is set (``null`` on the others), and ``data: [DONE]``. A chunk carrying ``error`` ends a stream
 that failed after it started.
+
+The decoder is as lenient as its peers (the openai SDK, LiteLLM): an event that is not JSON is
+skipped and counted (``malformed_events`` in the answer's annotations), not fatal.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 from inferopt.types import ChatResponse, Delta, TextDelta, ToolCallDelta, Usage
 from inferopt.wire import openai_chat as chat
-from inferopt.wire.common import StreamCut, StreamErrorEvent, json_object
+from inferopt.wire.common import MalformedPayload, StreamCut, StreamErrorEvent, json_object
 from inferopt.wire.sse import DONE, dumps
 
 
@@ -36,12 +39,17 @@ class ChatStreamDecoder:
         self._calls: dict[int, dict[str, Any]] = {}
         self._logprobs: list[dict[str, Any]] | None = None
         self._refusal: list[str] = []
+        self.malformed = 0
 
     def feed(self, data: str) -> list[Delta]:
         if data == "[DONE]":
             self.done = True
             return []
-        chunk = json_object(data, "a stream chunk")
+        try:
+            chunk = json_object(data, "a stream chunk")
+        except MalformedPayload:
+            self.malformed += 1
+            return []
         if "error" in chunk:
             raise StreamErrorEvent(chat.decode_error(data))
         self._meta.setdefault("id", chunk.get("id"))
@@ -85,6 +93,10 @@ class ChatStreamDecoder:
         """The whole answer, once the stream is complete (else :class:`StreamCut`)."""
         if not self.complete:
             raise StreamCut("stream ended before [DONE] (connection dropped mid-answer)")
+        return self.partial()
+
+    def partial(self) -> ChatResponse:
+        """What arrived so far, complete or not (a cut stream's text, to rescue and to bill)."""
         return ChatResponse(
             id=str(self._meta.get("id") or ""),
             model=str(self._meta.get("model") or self.model),
@@ -94,7 +106,10 @@ class ChatStreamDecoder:
             provider_stop_reason=self._reason,
             tool_calls=[self._calls[i] for i in sorted(self._calls)] or None,
             refusal="".join(self._refusal) or None,
-            annotations=chat.logprob_annotations(self._logprobs) if self._logprobs is not None else {},
+            annotations={
+                **(chat.logprob_annotations(self._logprobs) if self._logprobs is not None else {}),
+                **({"malformed_events": self.malformed} if self.malformed else {}),
+            },
         )
 
 
