@@ -9,7 +9,8 @@ another JSON schema), so the key covers, for the request's model:
 - ``extra``: every provider-specific body field (Anthropic ``thinking``, ``top_k``, ...).
 
 Left out, because they never change the answer: ``options`` (inferopt's own switches, except
-``logprobs``: an answer asked with log-probabilities carries them, one asked without does not),
+``logprobs``: an answer asked with log-probabilities carries them, one asked without does not; and
+``choice``: copy i of an ``n``-choice call is its own sample),
 ``user`` and ``metadata`` (provider-side labels), and ``cache_control`` markers on content
 parts (they steer the provider's prompt cache, not the text; leaving them out lets a
 ``PromptCached`` layer sit on either side of ``Cached``). ``prompt_cache_key`` in ``extra`` is
@@ -80,6 +81,8 @@ def request_identity(request: ChatRequest, *, normalise: bool = False) -> dict[s
         "extra": {k: v for k, v in request.extra.items() if k not in _NON_ANSWER_EXTRA},
         # Only when set, so that every other request keeps the key it always had.
         **({"logprobs": True} if request.options.get("logprobs") else {}),
+        # Choice i of an n-choice call (gateway/choices.py) is its own sample; choice 0 is the n=1 answer.
+        **({"choice": request.options["choice"]} if request.options.get("choice") else {}),
     }
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from inferopt.client import AsyncClient
 from inferopt.conversations import Conversations, MemoryConversations
 from inferopt.errors import InferoptError, redact
-from inferopt.gateway import anthropic_routes, openai_routes, responses_routes
+from inferopt.gateway import anthropic_routes, choices, openai_routes, responses_routes
 from inferopt.gateway.answering import FIRST_EVENT_OPTION, Answering, LazyWriter
 from inferopt.gateway.asgi import (
     BodyTooLarge,
@@ -242,12 +242,18 @@ class GatewayApp:
             if key is not None and self.keys is not None:
                 key.check_model(request.model)
                 estimate = estimate_of(request, route.model, self.client.catalog, self._default_output_tokens)
+                estimate = estimate.times(parsed.n)  # each of n choices may spend as much
                 reservation = await self.keys.admit(key, estimate.usd, estimate.tokens, self._clock())
                 if key.cache_namespace:
                     request.options["namespace"] = key.cache_namespace
             if parsed.stream:
                 return await self._stream(dialect, parsed, route.model, estimate, reservation, receive, send)
-            response = await self.client.complete(request)
+            if parsed.n > 1:
+                answers = await choices.complete_all(self.client.complete, choices.copies(request, parsed.n))
+                response, body = choices.merged(answers), choices.completion_body(answers)
+            else:
+                response = await self.client.complete(request)
+                body = dialect.body(response, parsed)
         except InferoptError as exc:  # a refusal the caller can act on: bad model, over budget, upstream error
             if reservation is not None and self.keys is not None:
                 await self.keys.settle(reservation, 0.0, 0)
@@ -259,7 +265,7 @@ class GatewayApp:
             return await self._refuse(dialect, send, problem_for(exc)), None
         if reservation is not None and self.keys is not None:
             await self.keys.settle(reservation, response.cost_usd or 0.0, response.usage.total_tokens)
-        await send_bytes(send, 200, dialect.body(response, parsed), answer_headers(response))
+        await send_bytes(send, 200, body, answer_headers(response))
         return 200, response
 
     async def _stream(
@@ -273,7 +279,13 @@ class GatewayApp:
         send: Send,
     ) -> tuple[int, ChatResponse | None]:
         answering = parsed.request.options[FIRST_EVENT_OPTION] = Answering(served_model)
-        events = self.client.stream(parsed.request)
+        fan = choices.FanOut(parsed.n)
+        if parsed.n > 1:
+            events = choices.interleave([self.client.stream(r) for r in choices.copies(parsed.request, parsed.n)], fan)
+            writer = LazyWriter(lambda: choices.ChoicesWriter(answering.model, parsed.include_usage, fan))
+        else:
+            events = self.client.stream(parsed.request)
+            writer = LazyWriter(lambda: dialect.writer(answering.model, parsed))
 
         def headers(done: ChatResponse | None) -> list[Header]:
             return answer_headers(done) if done is not None else [(b"x-inferopt-model", header_value(answering.model))]
@@ -285,7 +297,7 @@ class GatewayApp:
         try:
             outcome = await relay(
                 events,
-                LazyWriter(lambda: dialect.writer(answering.model, parsed)),
+                writer,
                 send,
                 receive,
                 headers,

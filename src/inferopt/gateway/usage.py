@@ -22,6 +22,9 @@ class Estimate:
     output_tokens: int
     usd: float
 
+    def times(self, n: int) -> Estimate:
+        return Estimate(self.input_tokens * n, self.output_tokens * n, self.usd * n)
+
     @property
     def tokens(self) -> int:
         return self.input_tokens + self.output_tokens

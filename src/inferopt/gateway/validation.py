@@ -16,6 +16,8 @@ from inferopt.gateway.problems import Problem, invalid
 from inferopt.types import ChatRequest, Message
 from inferopt.wire import openai_chat
 
+MAX_CHOICES = 128  # OpenAI's own bound on n
+
 ROLES = ("system", "developer", "user", "assistant", "tool")
 
 
@@ -35,6 +37,7 @@ class ParsedChat:
     request: ChatRequest
     stream: bool
     include_usage: bool = False
+    n: int = 1  # choices asked for (OpenAI chat); the gateway fans out (gateway/choices.py)
     # The dialect's own state for this call (the Responses route's ResponsesCall).
     context: Any = None
 
@@ -134,9 +137,9 @@ def parse_openai_chat(data: dict[str, Any], limits: RequestLimits) -> ParsedChat
     problem = next((v for v in checks.values() if isinstance(v, Problem)), None)
     if problem is not None:
         return problem
-    n = data.get("n")
-    if n not in (None, 1):
-        return invalid("'n' other than 1 is not supported by the gateway; send n separate requests", param="n")
+    n = 1 if data.get("n") is None else data["n"]
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_CHOICES:
+        return invalid(f"'n' must be an integer from 1 to {MAX_CHOICES}", param="n")
     stream = data.get("stream", False)
     if not isinstance(stream, bool):
         return invalid("'stream' must be true or false", param="stream")
@@ -151,4 +154,4 @@ def parse_openai_chat(data: dict[str, Any], limits: RequestLimits) -> ParsedChat
     request.temperature, request.top_p = checks["temperature"], checks["top_p"]
     request.max_tokens, request.stop = checks["max_tokens"], checks["stop"]
     include_usage = bool((data.get("stream_options") or {}).get("include_usage"))
-    return ParsedChat(request, stream, include_usage)
+    return ParsedChat(request, stream, include_usage, n)

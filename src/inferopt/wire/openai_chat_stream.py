@@ -128,18 +128,21 @@ class ChatStreamEncoder:
         completion_id: str | None = None,
         created: int | None = None,
         head_extra: dict[str, Any] | None = None,
+        choice: int = 0,
     ) -> None:
         self.id = completion_id or chat.completion_id()
+        self.choice = choice
+        self.created = int(time.time()) if created is None else created
         self.model = model
         self.include_usage = include_usage
         self._head = {
             "id": self.id,
             "object": "chat.completion.chunk",
-            "created": int(time.time()) if created is None else created,
+            "created": self.created,
             "model": model,
             **(head_extra or {}),
         }
-        self._prefix = "data: " + dumps(self._head)[:-1] + ',"choices":[{"index":0,"delta":'
+        self._prefix = "data: " + dumps(self._head)[:-1] + f',"choices":[{{"index":{choice},"delta":'
         self._suffix = ',"logprobs":null,"finish_reason":null}]' + (',"usage":null' if include_usage else "") + "}\n\n"
         self._streamed_tools: set[int] = set()
 
@@ -173,28 +176,35 @@ class ChatStreamEncoder:
             return self._chunk({"tool_calls": [fragment]})
         return b""  # chat completions have no reasoning field: thinking stays in the final answer only
 
-    def finish(self, reason: str, usage: dict[str, Any], logprobs: dict[str, Any] | None = None) -> bytes:
-        """The finish chunk, the usage chunk when asked for, and ``[DONE]``."""
-        choice = {"index": 0, "delta": {}, "logprobs": logprobs, "finish_reason": reason}
+    def finish_chunk(self, reason: str, logprobs: dict[str, Any] | None = None) -> bytes:
+        """The chunk that ends this encoder's choice."""
+        choice = {"index": self.choice, "delta": {}, "logprobs": logprobs, "finish_reason": reason}
         finish: dict[str, Any] = {**self._head, "choices": [choice]}
         if self.include_usage:
             finish["usage"] = None
-        out = "data: " + dumps(finish) + "\n\n"
-        if self.include_usage:
-            out += "data: " + dumps({**self._head, "choices": [], "usage": usage}) + "\n\n"
-        return out.encode() + DONE
+        return ("data: " + dumps(finish) + "\n\n").encode()
 
-    def done(self, response: ChatResponse) -> bytes:
-        """Tool calls not streamed yet (from an upstream that answered in one piece), then the end."""
-        pieces = []
+    def stream_end(self, usage: dict[str, Any]) -> bytes:
+        """The usage chunk when asked for, and ``[DONE]``: once per stream, after every choice ended."""
+        if not self.include_usage:
+            return DONE
+        return ("data: " + dumps({**self._head, "choices": [], "usage": usage}) + "\n\n").encode() + DONE
+
+    def finish(self, reason: str, usage: dict[str, Any], logprobs: dict[str, Any] | None = None) -> bytes:
+        """The finish chunk, the usage chunk when asked for, and ``[DONE]``."""
+        return self.finish_chunk(reason, logprobs) + self.stream_end(usage)
+
+    def choice_end(self, response: ChatResponse) -> bytes:
+        """Tool calls not streamed yet (from an upstream that answered in one piece), then the finish chunk."""
         unsent = [
             {"index": i, **call} for i, call in enumerate(response.tool_calls or ()) if i not in self._streamed_tools
         ]
-        if unsent:
-            pieces.append(self._chunk({"tool_calls": unsent}))
-        usage = chat.encode_usage(response.usage)
-        pieces.append(self.finish(chat.native_finish_reason(response), usage, chat.response_logprobs(response)))
-        return b"".join(pieces)
+        pending = self._chunk({"tool_calls": unsent}) if unsent else b""
+        return pending + self.finish_chunk(chat.native_finish_reason(response), chat.response_logprobs(response))
+
+    def done(self, response: ChatResponse) -> bytes:
+        """The end of a one-choice stream."""
+        return self.choice_end(response) + self.stream_end(chat.encode_usage(response.usage))
 
     def error(self, payload: dict[str, Any]) -> bytes:
         """A chunk carrying ``error`` (the openai SDK raises ``APIError`` on it); no ``[DONE]`` follows."""
