@@ -65,6 +65,7 @@ class Answer:
     replayed: bool = False
     replay_correct: int | None = None
     tool_calls: tuple[dict[str, Any], ...] | None = None  # OpenAI-shaped calls (see tool_answers.py)
+    thinking: tuple[str, str] | None = None  # (text, signature) of the thought before it (thinking.py)
 
 
 class AnswerSource:

@@ -14,6 +14,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from inferopt.emulator import thinking
 from inferopt.emulator.engine import Failure, ParsedCall
 from inferopt.emulator.logprobs import MAX_TOP_LOGPROBS
 from inferopt.emulator.prompt_cache import Breakpoint
@@ -208,6 +209,8 @@ def anthropic_call(body: Any) -> ParsedCall | Failure:
     prompt = _prompt(request)
     if prompt.problem is not None:
         return bad(prompt.problem)
+    if (refusal := thinking.problem(request)) is not None:
+        return bad(refusal)
     if len(prompt.breakpoints) > MAX_BREAKPOINTS:
         return bad(
             f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided. "

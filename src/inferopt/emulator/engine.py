@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from inferopt.emulator import token_runs, tool_answers
+from inferopt.emulator import thinking, token_runs, tool_answers
 from inferopt.emulator.answers import Answer, AnswerSource, continued
 from inferopt.emulator.config import EmulatorConfig
 from inferopt.emulator.draws import FaultKind, OccurrenceCounter, draw
@@ -25,7 +25,7 @@ from inferopt.emulator.replay import ReplayIndex, load_replay
 from inferopt.emulator.stats import EmulatorStats
 from inferopt.emulator.token_runs import TokenRun
 from inferopt.tokens import REPLY_PRIMER_TOKENS
-from inferopt.types import ChatRequest, ChatResponse, FinishReason, Usage
+from inferopt.types import ChatRequest, ChatResponse, FinishReason, ThinkingPart, Usage
 
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",
@@ -130,6 +130,7 @@ class Plan:
             finish_reason=_FINISH[answer.finish],
             stop_sequence=answer.stop_sequence,
             tool_calls=[dict(c) for c in answer.tool_calls] if answer.tool_calls else None,
+            thinking=[ThinkingPart(*answer.thinking)] if answer.thinking else None,
             emulated=True,
         )
 
@@ -189,6 +190,8 @@ class Engine:
             answer = continued(answer, call.prefill, profile.name)
         if call.request is not None:
             answer = tool_answers.shape(call.request, answer, seed, call.digest)
+            if provider == "anthropic":
+                answer = thinking.shape(call.request, answer, seed, call.digest, profile.name)
         charge = prompt_tokens + (call.max_tokens if call.max_tokens is not None else answer.output_tokens)
         decision = self.limiter.check(tenant, profile.name, profile.rpm, profile.tpm, charge, now)
         if not decision.allowed:

@@ -15,7 +15,7 @@ from typing import Any
 
 from inferopt.emulator.engine import Failure, Plan
 from inferopt.emulator.tool_answers import tool_call_deltas
-from inferopt.types import ChatResponse, Usage
+from inferopt.types import ChatResponse, ThinkingDelta, Usage
 from inferopt.wire import anthropic_messages
 from inferopt.wire.anthropic_stream import AnthropicStreamEncoder
 from inferopt.wire.sse import dumps as _dumps
@@ -47,8 +47,14 @@ class PlanEventWriter:
         self._encoder = AnthropicStreamEncoder(plan.model, message_id)
 
     def first(self) -> bytes:
-        """``message_start`` with the usage known so far (the prompt, one output token) and a ping."""
-        return self._encoder.start(_usage(replace(self._response.usage, output_tokens=1)))
+        """``message_start`` with the usage known so far (the prompt, one output token), a ping, and the
+        thought when there is one (its text in pieces, then its signature)."""
+        start = self._encoder.start(_usage(replace(self._response.usage, output_tokens=1)))
+        for part in self._response.thinking or ():
+            pieces = [part.text[i : i + 48] for i in range(0, len(part.text), 48)]
+            start += b"".join(self._encoder.delta(ThinkingDelta(piece, index=0)) for piece in pieces)
+            start += self._encoder.delta(ThinkingDelta(signature=part.signature, index=0))
+        return start
 
     def content(self, text: str) -> bytes:
         return self._encoder.text(text)

@@ -14,21 +14,29 @@ from collections.abc import Callable
 from typing import Any
 
 from inferopt.gateway.sse import StreamWriter
-from inferopt.types import ChatResponse, Delta
+from inferopt.types import ChatRequest, ChatResponse, Delta, Usage
 
 FIRST_EVENT_OPTION = "on_first_event"
 
 
 class Answering:
-    """Called with the answering model's id at each attempt's first event; keeps the first."""
+    """Called with the answer so far at each attempt's first event; keeps the first model id and the
+    prompt's usage as that event reported it (Anthropic's ``message_start``: its cache split)."""
 
     def __init__(self, requested: str) -> None:
         self.model = requested
+        self.prompt_usage: Usage | None = None
         self._known = False
 
-    def __call__(self, model: str) -> None:
-        if not self._known and model:
-            self.model, self._known = model, True
+    def __call__(self, first: ChatResponse) -> None:
+        if not self._known and first.model:
+            self.model, self._known = first.model, True
+            self.prompt_usage = first.usage if first.usage.input_tokens else None
+
+
+def prompt_usage(request: ChatRequest) -> Usage | None:
+    answering = request.options.get(FIRST_EVENT_OPTION)
+    return answering.prompt_usage if isinstance(answering, Answering) else None
 
 
 class LazyWriter:

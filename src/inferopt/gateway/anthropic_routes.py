@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from inferopt.gateway.answering import prompt_usage
 from inferopt.gateway.problems import Problem, invalid
 from inferopt.gateway.validation import (
     ParsedChat,
@@ -94,8 +95,8 @@ def message_body(response: ChatResponse) -> bytes:
     return dumps(anthropic_messages.encode_response(response)).encode()
 
 
-def stream_writer(model: str, include_usage: bool = True) -> AnthropicStreamEncoder:
-    return AnthropicStreamEncoder(model)
+def stream_writer(model: str, parsed: ParsedChat) -> AnthropicStreamEncoder:
+    return AnthropicStreamEncoder(model, prompt_usage=prompt_usage(parsed.request))
 
 
 def error_payload(problem: Problem) -> dict[str, Any]:

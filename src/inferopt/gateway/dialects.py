@@ -48,7 +48,7 @@ ANTHROPIC = Dialect(
     "/v1/messages",
     anthropic_routes.parse,
     lambda response, parsed: anthropic_routes.message_body(response),
-    lambda model, parsed: anthropic_routes.stream_writer(model, parsed.include_usage),
+    anthropic_routes.stream_writer,
     Problem.anthropic_body,
     anthropic_routes.error_payload,
 )

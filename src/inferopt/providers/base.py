@@ -365,7 +365,7 @@ class HTTPChatModel:
                         if ttft is None:
                             ttft = time.perf_counter() - started
                             if (notify := request.options.get("on_first_event")) is not None:
-                                notify(decoder.partial().model)  # e.g. the gateway's headers name it
+                                notify(decoder.partial())  # e.g. the gateway's headers name its model
                         yield event
                 answer = decoder.result()
         except (WireError, TransportFailure, ProviderError) as exc:

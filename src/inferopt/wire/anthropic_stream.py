@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from inferopt.types import ChatResponse, Delta, TextDelta, ThinkingDelta, ThinkingPart, ToolCallDelta
+from inferopt.types import ChatResponse, Delta, TextDelta, ThinkingDelta, ThinkingPart, ToolCallDelta, Usage
 from inferopt.wire import anthropic_messages as messages
 from inferopt.wire.common import MalformedPayload, StreamCut, StreamErrorEvent, json_object
 from inferopt.wire.sse import dumps, event
@@ -141,9 +141,10 @@ class AnthropicStreamDecoder:
 class AnthropicStreamEncoder:
     """The events of one streamed message: ``start()``, ``delta()`` per neutral delta, ``done()``."""
 
-    def __init__(self, model: str, message_id: str | None = None) -> None:
+    def __init__(self, model: str, message_id: str | None = None, prompt_usage: Usage | None = None) -> None:
         self.id = message_id or messages.message_id()
         self.model = model
+        self._prompt_usage = prompt_usage  # the upstream's message_start usage, relayed as it came
         self._index = -1  # the open block's index (-1: none yet)
         self._open: tuple[str, int] | None = None  # (kind, ordinal of that kind) of the open block
         self._text_prefix = b""
@@ -160,7 +161,7 @@ class AnthropicStreamEncoder:
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": usage if usage is not None else {"input_tokens": 0, "output_tokens": 0},
+            "usage": usage if usage is not None else self._start_usage(),
         }
         return event("message_start", {"type": "message_start", "message": message}) + event("ping", {"type": "ping"})
 
@@ -226,6 +227,12 @@ class AnthropicStreamEncoder:
         final = {"type": "message_delta", "delta": delta, "usage": messages.encode_usage(response.usage)}
         pieces += [event("message_delta", final), event("message_stop", {"type": "message_stop"})]
         return b"".join(pieces)
+
+    def _start_usage(self) -> dict[str, Any]:
+        # The prompt's usage as message_start has it: the SDK keeps only this event's cache_creation split.
+        if self._prompt_usage is None:
+            return {"input_tokens": 0, "output_tokens": 0}
+        return messages.encode_usage(self._prompt_usage)
 
     def error(self, payload: dict[str, Any]) -> bytes:
         """An ``error`` event (``payload`` as :func:`~.anthropic_messages.encode_error` builds it)."""
