@@ -16,6 +16,8 @@ from dataclasses import fields, replace
 from typing import Any, TypeVar
 
 from inferopt.config import Config, load_config
+from inferopt.embeddings.build import EmbedInputs, build_embedder, embedding_request
+from inferopt.embeddings.types import Embedder, EmbeddingResponse
 from inferopt.errors import UnknownModelError
 from inferopt.parallel.mapping import map_ordered, map_unordered
 from inferopt.pricing import ModelPrice, PriceCatalog, default_catalog
@@ -91,6 +93,7 @@ class AsyncClient:
         self._resolver = Resolver(self.config)
         self._injected = dict(models or {})
         self._stacked: dict[tuple[str, str], Model] = {}
+        self._embedders: dict[tuple[str, str], Embedder] = {}
         self._routes: dict[str, Route] = {}
 
     @classmethod
@@ -172,6 +175,22 @@ class AsyncClient:
             if close is not None:
                 await close()
 
+    async def embed(
+        self, inputs: EmbedInputs, *, model: str | None = None, dimensions: int | None = None, **params: Any
+    ) -> EmbeddingResponse:
+        """Embed a string, a list of strings or token arrays (or an ``EmbeddingRequest``): one vector
+        per input, in order, with usage and ``cost_usd``. The config's ``cache`` layer caches each
+        input's vector on its own, so only inputs never embedded before go upstream."""
+        requested = model or getattr(inputs, "model", None)
+        route = self.resolve(requested)
+        request = embedding_request(inputs, model=route.model, dimensions=dimensions, **params)
+        key = (route.provider, route.model)
+        embedder = self._embedders.get(key)
+        if embedder is None:
+            injected = self._injected.get(route.model) if route.provider == "injected" else None
+            embedder = self._embedders[key] = build_embedder(route, injected, self._resolver, self.config, self.catalog)
+        return await embedder.embed(request)
+
     async def map(
         self,
         prompts: Iterable[Prompt],
@@ -214,6 +233,10 @@ class AsyncClient:
         self._stacked.clear()
         for model in stacked:
             await model.aclose()
+        embedders = list(self._embedders.values())
+        self._embedders.clear()
+        for embedder in embedders:
+            await embedder.aclose()
         for model in self._injected.values():
             await model.aclose()
         await self._resolver.aclose()
@@ -267,6 +290,11 @@ class Client:
 
     def complete(self, prompt: Prompt, **kwargs: Any) -> ChatResponse:
         result: ChatResponse = self._thread.run(self._async.complete(prompt, **kwargs))
+        return result
+
+    def embed(self, inputs: EmbedInputs, **kwargs: Any) -> EmbeddingResponse:
+        """Blocking twin of :meth:`AsyncClient.embed`."""
+        result: EmbeddingResponse = self._thread.run(self._async.embed(inputs, **kwargs))
         return result
 
     def map(self, prompts: Iterable[Prompt], **kwargs: Any) -> list[ChatResponse | Exception]:
