@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 
 from inferopt.config import Config, load_config
 from inferopt.embeddings.build import EmbedInputs, build_embedder, embedding_request
-from inferopt.embeddings.types import Embedder, EmbeddingResponse
+from inferopt.embeddings.pricing import embedding_catalog
+from inferopt.embeddings.types import EmbeddingModel, EmbeddingResponse
 from inferopt.errors import UnknownModelError
 from inferopt.parallel.mapping import map_ordered, map_unordered
 from inferopt.pricing import ModelPrice, PriceCatalog, default_catalog
@@ -93,8 +94,13 @@ class AsyncClient:
         self._resolver = Resolver(self.config)
         self._injected = dict(models or {})
         self._stacked: dict[tuple[str, str], Model] = {}
-        self._embedders: dict[tuple[str, str], Embedder] = {}
+        self._embedders: dict[tuple[str, str], EmbeddingModel] = {}
         self._routes: dict[str, Route] = {}
+
+    @property
+    def embedding_catalog(self) -> PriceCatalog:
+        """The prices embeddings are billed at: the bundled embedding prices under this client's catalog."""
+        return embedding_catalog().merged(self.catalog)
 
     @classmethod
     def from_config(cls, path: str | None = None) -> AsyncClient:
@@ -188,7 +194,9 @@ class AsyncClient:
         embedder = self._embedders.get(key)
         if embedder is None:
             injected = self._injected.get(route.model) if route.provider == "injected" else None
-            embedder = self._embedders[key] = build_embedder(route, injected, self._resolver, self.config, self.catalog)
+            embedder = self._embedders[key] = build_embedder(
+                route, injected, self._resolver, self.config, self.embedding_catalog
+            )
         return await embedder.embed(request)
 
     async def map(

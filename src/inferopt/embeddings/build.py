@@ -1,4 +1,4 @@
-"""From a resolved route to the :class:`Embedder` that serves it: the provider's embeddings adapter
+"""From a resolved route to the :class:`EmbeddingModel` that serves it: the provider's embeddings adapter
 (or an injected one), priced, under the per-item cache when the config's stack has a ``cache`` layer.
 
 Of the stack, only ``cache`` applies to embeddings (with the same ``url``, ``namespace`` and
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from inferopt.embeddings.cache import cached_embeddings_from_options
-from inferopt.embeddings.pricing import PricedEmbeddings, embedding_catalog
-from inferopt.embeddings.types import Embedder, EmbeddingInput, EmbeddingRequest
+from inferopt.embeddings.pricing import PricedEmbeddings
+from inferopt.embeddings.types import EmbeddingInput, EmbeddingModel, EmbeddingRequest
 from inferopt.errors import InvalidArgumentError
 from inferopt.wire.openai_embeddings import inputs_of
 
@@ -48,17 +48,17 @@ def _with(request: EmbeddingRequest, model: str, dimensions: int | None) -> Embe
 
 def build_embedder(
     route: Route, injected: object, resolver: Resolver, config: Config, catalog: PriceCatalog
-) -> Embedder:
-    """The priced (and, with a ``cache`` layer, cached) embedder of ``route``."""
+) -> EmbeddingModel:
+    """The embedder of ``route``, priced from ``catalog`` (and cached with a ``cache`` layer)."""
     if route.provider == "router":
         raise InvalidArgumentError(f"{route.requested!r} is a chat router; embed with a model or an alias")
     if route.provider == "injected":
-        if not isinstance(injected, Embedder):
+        if not isinstance(injected, EmbeddingModel):
             raise InvalidArgumentError(f"the injected model {route.model!r} has no embed() method")
-        inner: Embedder = injected
+        inner: EmbeddingModel = injected
     else:
         inner = resolver.embedder_for(route)
-    embedder: Embedder = PricedEmbeddings(inner, embedding_catalog().merged(catalog), route.model)
+    embedder: EmbeddingModel = PricedEmbeddings(inner, catalog, route.model)
     for layer in config.stack:
         if "cache" in layer:
             embedder = cached_embeddings_from_options(embedder, dict(layer["cache"] or {}))

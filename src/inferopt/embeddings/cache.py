@@ -23,7 +23,7 @@ from typing import Any
 from inferopt.cache.backend import CacheBackend
 from inferopt.cache.keys import canonical_json
 from inferopt.cache.policy import CACHE_OPTION, CachePolicy
-from inferopt.embeddings.types import Embedder, EmbeddingInput, EmbeddingRequest, EmbeddingResponse
+from inferopt.embeddings.types import EmbeddingInput, EmbeddingModel, EmbeddingRequest, EmbeddingResponse
 from inferopt.tokens import count_tokens
 from inferopt.types import Usage
 
@@ -56,7 +56,7 @@ def tokens_of(item: EmbeddingInput, model: str) -> int:
 class CachedEmbeddings:
     """Vectors from ``backend`` for inputs embedded before; only the others from ``inner``."""
 
-    def __init__(self, inner: Embedder, backend: CacheBackend, policy: CachePolicy | None = None) -> None:
+    def __init__(self, inner: EmbeddingModel, backend: CacheBackend, policy: CachePolicy | None = None) -> None:
         self.inner = inner
         self.backend = backend
         self.policy = policy or CachePolicy()
@@ -139,7 +139,7 @@ class CachedEmbeddings:
         await self.backend.aclose()
 
 
-def cached_embeddings_from_options(inner: Embedder, options: dict[str, Any]) -> CachedEmbeddings:
+def cached_embeddings_from_options(inner: EmbeddingModel, options: dict[str, Any]) -> CachedEmbeddings:
     """The embeddings twin of a config's ``cache:`` layer (same ``url`` and ``namespace`` options)."""
     from inferopt.cache.url import DEFAULT_URL, backend_from_url
 

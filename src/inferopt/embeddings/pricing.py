@@ -12,7 +12,7 @@ import json
 from functools import cache
 from importlib import resources
 
-from inferopt.embeddings.types import Embedder, EmbeddingRequest, EmbeddingResponse
+from inferopt.embeddings.types import EmbeddingModel, EmbeddingRequest, EmbeddingResponse
 from inferopt.errors import PricingError
 from inferopt.pricing.catalog import PriceCatalog, prices_from_our_schema
 from inferopt.pricing.priced import cost_or_none, warn_unpriced
@@ -34,7 +34,7 @@ def embedding_catalog() -> PriceCatalog:
 class PricedEmbeddings:
     """Price ``inner``'s answers under ``name`` (the config's model id), else the model that answered."""
 
-    def __init__(self, inner: Embedder, catalog: PriceCatalog, name: str) -> None:
+    def __init__(self, inner: EmbeddingModel, catalog: PriceCatalog, name: str) -> None:
         self.inner = inner
         self.catalog = catalog
         self.name = name

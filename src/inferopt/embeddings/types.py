@@ -1,6 +1,6 @@
 """The embeddings vocabulary: a request of many inputs, an answer of as many vectors, and the seam.
 
-An :class:`Embedder` is to embeddings what :class:`~inferopt.types.Model` is to chat: providers
+An :class:`EmbeddingModel` is to embeddings what :class:`~inferopt.types.Model` is to chat: providers
 implement it over HTTP, optimizations (the per-item cache, pricing) wrap one and are one. Vectors
 are plain lists of floats in the seam; ``encoding_format`` (float or base64) is only a wire
 concern, so a cached vector answers either.
@@ -64,7 +64,7 @@ class EmbeddingResponse:
 
 
 @runtime_checkable
-class Embedder(Protocol):
+class EmbeddingModel(Protocol):
     """The embeddings seam: ``embed`` answers every input of a request, in order."""
 
     async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse: ...

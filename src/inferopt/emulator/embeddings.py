@@ -29,7 +29,7 @@ MAX_REQUEST_TOKENS = 300_000
 
 
 @dataclass(frozen=True, slots=True)
-class EmbeddingModel:
+class EmbeddingProfile:
     name: str
     dimensions: int
     shortens: bool  # accepts ``dimensions``
@@ -38,9 +38,9 @@ class EmbeddingModel:
 MODELS = {
     m.name: m
     for m in (
-        EmbeddingModel("text-embedding-3-small", 1536, True),
-        EmbeddingModel("text-embedding-3-large", 3072, True),
-        EmbeddingModel("text-embedding-ada-002", 1536, False),
+        EmbeddingProfile("text-embedding-3-small", 1536, True),
+        EmbeddingProfile("text-embedding-3-large", 3072, True),
+        EmbeddingProfile("text-embedding-ada-002", 1536, False),
     )
 }
 

@@ -17,7 +17,7 @@ from inferopt.wire.common import WireError
 
 
 class OpenAIEmbedder:
-    """The OpenAI embeddings wire as an :class:`~inferopt.embeddings.Embedder`."""
+    """The OpenAI embeddings wire as an :class:`~inferopt.embeddings.EmbeddingModel`."""
 
     path = "/embeddings"
     request_id_header = "x-request-id"
