@@ -99,9 +99,8 @@ def test_sync_client_embeds_strings_token_arrays_and_shortened_vectors(emulator:
 
 
 async def test_the_anthropic_wire_has_no_embeddings(emulator: EmulatorServer) -> None:
-    config = parse_config(
-        {"providers": {"claude": {"kind": "anthropic", "base_url": emulator.anthropic_base_url, "api_key_env": KEY_ENV}}}
-    )
+    claude = {"kind": "anthropic", "base_url": emulator.anthropic_base_url, "api_key_env": KEY_ENV}
+    config = parse_config({"providers": {"claude": claude}})
     async with AsyncClient(config) as client:
         with pytest.raises(InvalidArgumentError, match="no embeddings"):
             await client.embed("x", model="claude-haiku-4-5")
