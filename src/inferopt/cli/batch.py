@@ -222,11 +222,12 @@ def run(
     """
     console = Console(stderr=True)
     if embed:
-        if mode != "realtime" or engine != "local":
-            raise click.UsageError("--embed runs in real time on the local engine (--mode realtime --engine local)")
+        if mode == "auto" or engine != "local":
+            raise click.UsageError("--embed runs on the local engine with --mode realtime or --mode batch")
         config = with_limits(load_checked(config_path), rpm, tpm, max_attempts, limits_redis, cache_url)
-        options = EmbedOptions(model, dimensions, embed_batch_size, concurrency)
-        for line in embed_command(config, input_path, output_path, options):
+        options = EmbedOptions(model, dimensions, embed_batch_size, concurrency, mode == "batch", poll_s)
+        status = lambda text: console.print(text, highlight=False)  # noqa: E731
+        for line in embed_command(config, input_path, output_path, options, status):
             console.print(line, highlight=False)
         return
     journal = journal_path(output_path)
