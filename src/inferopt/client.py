@@ -16,6 +16,9 @@ from dataclasses import fields, replace
 from typing import Any, TypeVar
 
 from inferopt.config import Config, load_config
+from inferopt.embeddings.build import EmbedInputs, build_embedder, embedding_request
+from inferopt.embeddings.pricing import embedding_catalog
+from inferopt.embeddings.types import EmbeddingModel, EmbeddingResponse
 from inferopt.errors import UnknownModelError
 from inferopt.parallel.mapping import map_ordered, map_unordered
 from inferopt.pricing import ModelPrice, PriceCatalog, default_catalog
@@ -91,7 +94,13 @@ class AsyncClient:
         self._resolver = Resolver(self.config)
         self._injected = dict(models or {})
         self._stacked: dict[tuple[str, str], Model] = {}
+        self._embedders: dict[tuple[str, str], EmbeddingModel] = {}
         self._routes: dict[str, Route] = {}
+
+    @property
+    def embedding_catalog(self) -> PriceCatalog:
+        """The prices embeddings are billed at: the bundled embedding prices under this client's catalog."""
+        return embedding_catalog().merged(self.catalog)
 
     @classmethod
     def from_config(cls, path: str | None = None) -> AsyncClient:
@@ -172,6 +181,24 @@ class AsyncClient:
             if close is not None:
                 await close()
 
+    async def embed(
+        self, inputs: EmbedInputs, *, model: str | None = None, dimensions: int | None = None, **params: Any
+    ) -> EmbeddingResponse:
+        """Embed a string, a list of strings or token arrays (or an ``EmbeddingRequest``): one vector
+        per input, in order, with usage and ``cost_usd``. The config's ``cache`` layer caches each
+        input's vector on its own, so only inputs never embedded before go upstream."""
+        requested = model or getattr(inputs, "model", None)
+        route = self.resolve(requested)
+        request = embedding_request(inputs, model=route.model, dimensions=dimensions, **params)
+        key = (route.provider, route.model)
+        embedder = self._embedders.get(key)
+        if embedder is None:
+            injected = self._injected.get(route.model) if route.provider == "injected" else None
+            embedder = self._embedders[key] = build_embedder(
+                route, injected, self._resolver, self.config, self.embedding_catalog
+            )
+        return await embedder.embed(request)
+
     async def map(
         self,
         prompts: Iterable[Prompt],
@@ -214,6 +241,10 @@ class AsyncClient:
         self._stacked.clear()
         for model in stacked:
             await model.aclose()
+        embedders = list(self._embedders.values())
+        self._embedders.clear()
+        for embedder in embedders:
+            await embedder.aclose()
         for model in self._injected.values():
             await model.aclose()
         await self._resolver.aclose()
@@ -267,6 +298,11 @@ class Client:
 
     def complete(self, prompt: Prompt, **kwargs: Any) -> ChatResponse:
         result: ChatResponse = self._thread.run(self._async.complete(prompt, **kwargs))
+        return result
+
+    def embed(self, inputs: EmbedInputs, **kwargs: Any) -> EmbeddingResponse:
+        """Blocking twin of :meth:`AsyncClient.embed`."""
+        result: EmbeddingResponse = self._thread.run(self._async.embed(inputs, **kwargs))
         return result
 
     def map(self, prompts: Iterable[Prompt], **kwargs: Any) -> list[ChatResponse | Exception]:

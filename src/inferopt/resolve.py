@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from inferopt.config import Config, PriceOverride, ProviderConfig, read_api_key
-from inferopt.errors import ConfigError, UnknownModelError
+from inferopt.errors import ConfigError, InvalidArgumentError, UnknownModelError
 from inferopt.providers.anthropic import AnthropicModel
 from inferopt.providers.base import Provider
 from inferopt.providers.openai import OpenAIChatModel
+from inferopt.providers.openai_embeddings import OpenAIEmbedder
 from inferopt.types import ChatRequest, ChatResponse, Model, StreamEvent
 
 
@@ -106,6 +107,8 @@ class Resolver:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._adapters: dict[tuple[str, str], Model] = {}
+        self._providers: dict[tuple[str, str], Provider] = {}
+        self._embedders: dict[str, OpenAIEmbedder] = {}
         self._emulators: dict[str, _EmulatorProcess] = {}
 
     def resolve(self, name: str | None) -> Route:
@@ -145,7 +148,29 @@ class Resolver:
             adapter = self._adapters[key] = self._build(route.provider, route.wire)
         return adapter
 
+    def embedder_for(self, route: Route) -> OpenAIEmbedder:
+        """The embeddings adapter of ``route``'s provider (it shares the chat adapter's connections)."""
+        if route.wire != "openai":
+            raise InvalidArgumentError(
+                f"model {route.requested!r} is served on the {route.wire} wire, which has no embeddings; "
+                "use an OpenAI-compatible provider (kind: openai, or the emulator)"
+            )
+        embedder = self._embedders.get(route.provider)
+        if embedder is None:
+            embedder = self._embedders[route.provider] = OpenAIEmbedder(self._provider(route.provider, route.wire))
+        return embedder
+
     def _build(self, name: str, wire: str) -> Model:
+        provider = self._provider(name, wire)
+        return AnthropicModel(provider) if wire == "anthropic" else OpenAIChatModel(provider)
+
+    def _provider(self, name: str, wire: str) -> Provider:
+        provider = self._providers.get((name, wire))
+        if provider is None:
+            provider = self._providers[(name, wire)] = self._connect(name, wire)
+        return provider
+
+    def _connect(self, name: str, wire: str) -> Provider:
         settings = self.config.providers[name]
         base_url = settings.resolved_base_url
         if settings.kind == "emulator":
@@ -158,7 +183,7 @@ class Resolver:
                 file=self.config.source,
                 key=f"providers.{name}.base_url",
             )
-        provider = Provider(
+        return Provider(
             name=name,
             base_url=base_url,
             api_key=read_api_key(name, settings, self.config.source),
@@ -166,12 +191,15 @@ class Resolver:
             headers=dict(settings.headers),
             proxy=settings.proxy,
         )
-        return AnthropicModel(provider) if wire == "anthropic" else OpenAIChatModel(provider)
 
     async def aclose(self) -> None:
         for adapter in self._adapters.values():
             await adapter.aclose()
         self._adapters.clear()
+        for provider in self._providers.values():
+            await provider.aclose()  # an embeddings-only provider has no chat adapter to close it
+        self._providers.clear()
+        self._embedders.clear()
         for process in self._emulators.values():
             process.stop()
         self._emulators.clear()

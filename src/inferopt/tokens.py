@@ -58,9 +58,12 @@ def _load(name: str, cache_dir: str) -> _Encoding | None:
 
 
 def encoding_name_for(model: str) -> str:
-    """The tiktoken encoding for a model id: cl100k_base for GPT-3.5/GPT-4 (non-o), else o200k_base."""
+    """The tiktoken encoding for a model id: cl100k_base for GPT-3.5/GPT-4 (non-o) and the embedding
+    models, else o200k_base."""
     m = model.lower().rsplit("/", 1)[-1]
-    if m.startswith(("gpt-3.5", "gpt-35")) or (m.startswith("gpt-4") and not m.startswith(("gpt-4o", "gpt-4.1"))):
+    if m.startswith(("gpt-3.5", "gpt-35", "text-embedding")) or (
+        m.startswith("gpt-4") and not m.startswith(("gpt-4o", "gpt-4.1"))
+    ):
         return "cl100k_base"
     return "o200k_base"
 

@@ -178,4 +178,4 @@ def test_batches_are_listed_newest_first_and_private_to_their_key(
     with pytest.raises(openai.NotFoundError):
         stranger.files.content(first.input_file_id)
     with pytest.raises(openai.BadRequestError, match="endpoint"):
-        client.batches.create(input_file_id=first.input_file_id, endpoint="/v1/embeddings", completion_window="24h")
+        client.batches.create(input_file_id=first.input_file_id, endpoint="/v1/completions", completion_window="24h")

@@ -35,6 +35,15 @@ def _structured(out: dict[str, Any]) -> None:
     assert isinstance(out["parsed"]["attendees"], list) and isinstance(out["parsed"]["day"], int), out
 
 
+def _two_vectors(out: dict[str, Any]) -> None:
+    # LangChain embeds documents as token arrays (tiktoken), each a text-embedding-3-small vector.
+    assert out["count"] == 2 and out["dimensions"] == 1536, out
+
+
+def _one_vector(out: dict[str, Any]) -> None:
+    assert out["dimensions"] == 1536, out
+
+
 def _stream(out: dict[str, Any]) -> None:
     assert out["text"] and out["text"] == out.get("final", out["text"]), out
 
@@ -44,6 +53,8 @@ PYTHON_CASES: dict[str, Callable[[dict[str, Any]], None]] = {
     "langchain_structured": _structured,
     "langchain_responses": _text,
     "llamaindex_llm": _text,
+    "langchain_embeddings": _two_vectors,
+    "llamaindex_embeddings": _one_vector,
     "agents_sdk": _tool_loop,
 }
 NODE_CASES: dict[str, Callable[[dict[str, Any]], None]] = {

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any, Protocol
 
 from inferopt.errors import InvalidArgumentError
 from inferopt.types import ChatRequest
@@ -23,6 +24,12 @@ from inferopt.types import ChatRequest
 CACHE_OPTION = "cache"
 NAMESPACE_OPTION = "namespace"
 _MODES = ("bypass", "refresh", "use")
+
+
+class HasOptions(Protocol):
+    """A request of any seam (chat, embeddings): its per-request switches are in ``options``."""
+
+    options: dict[str, Any]
 
 
 class Action(Enum):
@@ -55,7 +62,7 @@ class CachePolicy:
         if self.ttl_s is not None and self.ttl_s <= 0:
             raise InvalidArgumentError(f"ttl_s must be positive or None, got {self.ttl_s}")
 
-    def namespace_for(self, request: ChatRequest) -> str:
+    def namespace_for(self, request: HasOptions) -> str:
         requested = request.options.get(NAMESPACE_OPTION)
         if requested is None or not self.allow_request_namespace:
             return self.namespace

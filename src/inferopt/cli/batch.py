@@ -15,6 +15,7 @@ from inferopt.cli.common import clean_errors, config_option, load_checked
 from inferopt.client import AsyncClient
 from inferopt.config import Config
 from inferopt.parallel.jobs.batch_mode import parse_duration
+from inferopt.parallel.jobs.embed_file import EmbedOptions, embed_command
 from inferopt.parallel.jobs.journal import journal_path
 from inferopt.parallel.jobs.ray_engine import RayEngine
 from inferopt.parallel.jobs.rows import JobSpec
@@ -180,6 +181,9 @@ def _count_lines(path: Path) -> int:
 @click.option("--restart", is_flag=True, help="Discard an unfinished earlier run of this job and start over.")
 @click.option("--resume", is_flag=True, help="Finish an interrupted run (the default when its journal exists).")
 @click.option("--progress/--no-progress", default=None, help="Live progress bar (default: on in a terminal).")
+@click.option("--embed", is_flag=True, help='Embed each line\'s "text" (or "input") instead of answering it.')
+@click.option("--dimensions", type=int, default=None, help="Vector length for --embed (text-embedding-3 models).")
+@click.option("--embed-batch-size", type=int, default=100, show_default=True, help="Inputs per request (--embed).")
 @config_option
 @clean_errors
 def run(
@@ -206,6 +210,9 @@ def run(
     restart: bool,
     resume: bool,
     progress: bool | None,
+    embed: bool,
+    dimensions: int | None,
+    embed_batch_size: int,
     config_path: str | None,
 ) -> None:
     """Answer every line of INPUT.jsonl; resumable after a crash, Ctrl-C or kill -9.
@@ -214,6 +221,15 @@ def run(
     --template. Malformed lines are listed in OUTPUT.errors.jsonl with their line numbers; the rest run.
     """
     console = Console(stderr=True)
+    if embed:
+        if mode == "auto" or engine != "local":
+            raise click.UsageError("--embed runs on the local engine with --mode realtime or --mode batch")
+        config = with_limits(load_checked(config_path), rpm, tpm, max_attempts, limits_redis, cache_url)
+        options = EmbedOptions(model, dimensions, embed_batch_size, concurrency, mode == "batch", poll_s)
+        status = lambda text: console.print(text, highlight=False)  # noqa: E731
+        for line in embed_command(config, input_path, output_path, options, status):
+            console.print(line, highlight=False)
+        return
     journal = journal_path(output_path)
     if restart:
         journal.unlink(missing_ok=True)

@@ -53,6 +53,17 @@ state_dir_option = click.option(
 
 def batch_api_for(config: Config, provider_name: str, wire: str, batch_size: int | None = None) -> BatchAPI:
     """The Batch API client of a configured provider (never the in-process emulator: it would not outlive us)."""
+    provider = batch_provider(config, provider_name)
+    limits = ANTHROPIC_LIMITS if wire == "anthropic" else OPENAI_LIMITS
+    if batch_size is not None:
+        if batch_size < 1:
+            raise InferoptError(f"--batch-size must be at least 1 (got {batch_size})")
+        limits = replace(limits, max_requests=min(batch_size, limits.max_requests))
+    return AnthropicBatch(provider, limits) if wire == "anthropic" else OpenAIBatch(provider, limits)
+
+
+def batch_provider(config: Config, provider_name: str) -> Provider:
+    """The connection to a configured provider's Batch API (refusing the in-process emulator)."""
     settings = config.providers.get(provider_name)
     if settings is None:
         raise ConfigError(
@@ -71,7 +82,7 @@ def batch_api_for(config: Config, provider_name: str, wire: str, batch_size: int
     base_url = settings.resolved_base_url
     if base_url is None:
         raise ConfigError(f"provider {provider_name!r} needs a base_url", key=f"providers.{provider_name}.base_url")
-    provider = Provider(
+    return Provider(
         name=provider_name,
         base_url=base_url,
         api_key=read_api_key(provider_name, settings, config.source),
@@ -79,12 +90,6 @@ def batch_api_for(config: Config, provider_name: str, wire: str, batch_size: int
         headers=dict(settings.headers),
         proxy=settings.proxy,
     )
-    limits = ANTHROPIC_LIMITS if wire == "anthropic" else OPENAI_LIMITS
-    if batch_size is not None:
-        if batch_size < 1:
-            raise InferoptError(f"--batch-size must be at least 1 (got {batch_size})")
-        limits = replace(limits, max_requests=min(batch_size, limits.max_requests))
-    return AnthropicBatch(provider, limits) if wire == "anthropic" else OpenAIBatch(provider, limits)
 
 
 def _run(api: BatchAPI, work: Callable[[], Awaitable[T]]) -> T:

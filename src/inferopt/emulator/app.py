@@ -1,6 +1,6 @@
 """The emulator as a plain ASGI application: one small router, two wire dialects.
 
-Routes: ``POST /v1/chat/completions`` (OpenAI), ``POST /v1/messages`` and
+Routes: ``POST /v1/chat/completions`` and ``POST /v1/embeddings`` (OpenAI), ``POST /v1/messages`` and
 ``POST /v1/messages/count_tokens`` (Anthropic), ``GET /v1/models`` (OpenAI list format, or
 Anthropic's when the request carries ``anthropic-version``), ``GET /health``,
 ``GET /emulator/stats``, and the Batch APIs (``/v1/files``, ``/v1/batches``,
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from inferopt.conversations import MemoryConversations
-from inferopt.emulator import calls, wire_anthropic, wire_openai, wire_responses
+from inferopt.emulator import calls, embeddings, wire_anthropic, wire_openai, wire_responses
 from inferopt.emulator.asgi_io import (
     ClientGone,
     Header,
@@ -172,6 +172,8 @@ class EmulatorApp:
             await self._stored(scope, receive, send)
         elif method == "POST" and path == "/v1/messages/count_tokens":
             await self._count_tokens(scope, receive, send)
+        elif method == "POST" and path in ("/v1/embeddings", "/embeddings"):
+            await self._embeddings(scope, receive, send)
         elif method == "GET" and path in ("/v1/models", "/models"):
             await send_bytes(send, 200, self._models_body(header(scope, b"anthropic-version") is not None), [EMULATED])
         elif method == "GET" and path == "/health":
@@ -378,6 +380,24 @@ class EmulatorApp:
             return
         self.stats.answered(200)
         await send_bytes(send, 200, _json({"input_tokens": outcome}).encode(), base)
+
+    async def _embeddings(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.stats.request("/v1/embeddings")
+        request_id = f"req_emu_{self._instance}{next(self._serial):x}"
+        base = [EMULATED, (b"x-request-id", request_id.encode())]
+        try:
+            body = await read_body(receive)
+        except ClientGone:
+            self.stats.answered(499)
+            return
+        data = calls.json_body(body) if _bearer(scope) else Failure(401, "auth")
+        outcome = data if isinstance(data, Failure) else embeddings.embed(data, self.config.seed)
+        if isinstance(outcome, Failure):
+            await self._fail(OPENAI, send, outcome, base, request_id)
+            return
+        self.stats.answered(200, outcome.model)
+        self.stats.usage(outcome.prompt_tokens, 0, 0)
+        await send_bytes(send, 200, outcome.body, base)
 
     def _counted(self, scope: Scope, body: bytes) -> Failure | int:
         """The prompt tokens of a ``count_tokens`` body, or why it cannot be counted."""

@@ -3,6 +3,7 @@
 Routes::
 
     POST /v1/chat/completions   OpenAI wire format, streamed or not
+    POST /v1/embeddings         OpenAI embeddings (gateway/embedding_routes.py)
     POST /v1/messages           Anthropic wire format, streamed or not
     POST /v1/messages/count_tokens   Anthropic's token count, counted locally (no upstream call)
     GET  /v1/models             the model names callers may use
@@ -53,6 +54,7 @@ from inferopt.gateway.dialects import (
     header_value,
     responses_dialect,
 )
+from inferopt.gateway.embedding_routes import EmbeddingsRoute
 from inferopt.gateway.keys import KeyStore, Reservation, VirtualKey
 from inferopt.gateway.metrics import GatewayMetrics
 from inferopt.gateway.metrics_share import SharedMetrics
@@ -103,6 +105,8 @@ class GatewayApp:
             ("POST", "/v1/messages"): lambda s, r, w: self._chat(ANTHROPIC, s, r, w),
             ("POST", "/v1/responses"): lambda s, r, w: self._chat(self.responses, s, r, w),
             ("POST", "/responses"): lambda s, r, w: self._chat(self.responses, s, r, w),
+            ("POST", "/v1/embeddings"): EmbeddingsRoute(self),
+            ("POST", "/embeddings"): EmbeddingsRoute(self),
             ("POST", "/v1/messages/count_tokens"): self._count_tokens,
             ("GET", "/v1/models"): self._models,
             ("GET", "/models"): self._models,
@@ -202,6 +206,18 @@ class GatewayApp:
             )
 
     async def _parse(self, dialect: Dialect, scope: Scope, receive: Receive) -> ParsedChat | Problem:
+        body = await self._read(scope, receive)
+        if isinstance(body, Problem):
+            return body
+        parsed = dialect.parse(body, self.limits)
+        if not isinstance(parsed, Problem):
+            mode = header(scope, b"x-inferopt-cache")
+            if mode in _CACHE_MODES:
+                parsed.request.options["cache"] = mode
+        return parsed
+
+    async def _read(self, scope: Scope, receive: Receive) -> bytes | Problem:
+        """The request body, or a 413 when it is over the limit."""
         declared = content_length(scope)
         limit = self.limits.max_body_bytes
         too_large = Problem(
@@ -210,15 +226,9 @@ class GatewayApp:
         if declared is not None and declared > limit:
             return too_large
         try:
-            body = await read_body(receive, limit)
+            return await read_body(receive, limit)
         except BodyTooLarge:
             return too_large
-        parsed = dialect.parse(body, self.limits)
-        if not isinstance(parsed, Problem):
-            mode = header(scope, b"x-inferopt-cache")
-            if mode in _CACHE_MODES:
-                parsed.request.options["cache"] = mode
-        return parsed
 
     async def _refuse(self, dialect: Dialect, send: Send, problem: Problem) -> int:
         await send_bytes(send, problem.status, dialect.error_body(problem), problem.headers())

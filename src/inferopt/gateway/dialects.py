@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inferopt.conversations import Conversations
+from inferopt.embeddings.types import EmbeddingResponse
 from inferopt.gateway import anthropic_routes, openai_routes, responses_routes
 from inferopt.gateway.asgi import Header
 from inferopt.gateway.problems import Problem
@@ -89,8 +90,8 @@ def header_value(value: Any) -> bytes:
     return "".join(c for c in text if " " <= c <= "~")[:200].encode()
 
 
-def answer_headers(response: ChatResponse) -> list[Header]:
-    """What happened to one answer, as ``x-inferopt-*`` response headers."""
+def answer_headers(response: ChatResponse | EmbeddingResponse) -> list[Header]:
+    """What happened to one answer (chat or embeddings), as ``x-inferopt-*`` response headers."""
     headers: list[Header] = [
         (b"x-inferopt-model", header_value(response.model)),
         (b"x-inferopt-provider", header_value(response.provider)),
@@ -103,9 +104,9 @@ def answer_headers(response: ChatResponse) -> list[Header]:
         headers.append((b"x-inferopt-emulated", b"true"))
     if response.cache is not None:
         headers.append((b"x-inferopt-cache", header_value(response.cache)))
-    if response.attempts is not None:
+    if isinstance(response, ChatResponse) and response.attempts is not None:
         headers.append((b"x-inferopt-attempts", str(response.attempts).encode()))
-    if response.route is not None:
+    if isinstance(response, ChatResponse) and response.route is not None:
         headers.append((b"x-inferopt-route", header_value(response.route.get("chosen", ""))))
     for name, value in response.annotations.items():
         if isinstance(value, str | int | float | bool) and name.replace("_", "-").replace("-", "").isalnum():
@@ -113,6 +114,6 @@ def answer_headers(response: ChatResponse) -> list[Header]:
     return headers
 
 
-def cache_result(response: ChatResponse | None) -> str | None:
+def cache_result(response: ChatResponse | EmbeddingResponse | None) -> str | None:
     value = None if response is None else response.cache
     return value if value in ("hit", "miss") else None

@@ -30,7 +30,7 @@ class Estimate:
         return self.input_tokens + self.output_tokens
 
 
-def _price(usage: Usage, model: str, catalog: PriceCatalog) -> float:
+def price_or_zero(usage: Usage, model: str, catalog: PriceCatalog) -> float:
     try:
         return cost_of(usage, model, catalog=catalog)
     except UnknownModelError:
@@ -41,7 +41,7 @@ def estimate_of(request: ChatRequest, model: str, catalog: PriceCatalog, default
     """The reservation for ``request`` answered by ``model`` (``max_tokens``, else the default)."""
     input_tokens = count_request_tokens(request, model)
     output_tokens = request.max_tokens if request.max_tokens is not None else default_output_tokens
-    return Estimate(input_tokens, output_tokens, _price(Usage(input_tokens, output_tokens), model, catalog))
+    return Estimate(input_tokens, output_tokens, price_or_zero(Usage(input_tokens, output_tokens), model, catalog))
 
 
 def settled_cost(
@@ -56,4 +56,4 @@ def settled_cost(
         return 0.0, 0
     output = count_tokens("".join(outcome.texts), model)
     usage = Usage(estimate.input_tokens, output)
-    return _price(usage, model, catalog), usage.total_tokens
+    return price_or_zero(usage, model, catalog), usage.total_tokens

@@ -10,12 +10,12 @@ unknown price is reported as ``None`` (never 0) with one :class:`CostUnknownWarn
 from __future__ import annotations
 
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 
 from inferopt.errors import ProviderError, UnknownModelError
 from inferopt.pricing.catalog import PriceCatalog
 from inferopt.pricing.cost import CostUnknownWarning, cost_of
-from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent
+from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent, Usage
 
 _FREE = ("hit", "semantic_hit")
 
@@ -33,21 +33,10 @@ class Priced:
         if response.cache in _FREE:
             response.cost_usd = 0.0
             return response
-        for name in (self.name, response.model):
-            try:
-                response.cost_usd = cost_of(response.usage, name, catalog=self.catalog)
-                return response
-            except UnknownModelError:
-                continue
-        response.cost_usd = None
-        if not self._warned:
+        response.cost_usd = cost_or_none(response.usage, (self.name, response.model), self.catalog)
+        if response.cost_usd is None and not self._warned:
             self._warned = True
-            warnings.warn(
-                f"no price known for model {self.name!r}: its cost is reported as unknown (None). Add a price "
-                "under models.<alias>.price or pricing.files in the config.",
-                CostUnknownWarning,
-                stacklevel=4,
-            )
+            warn_unpriced(self.name, stacklevel=5)
         return response
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
@@ -69,3 +58,22 @@ class Priced:
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+def cost_or_none(usage: Usage, names: Iterable[str], catalog: PriceCatalog) -> float | None:
+    """The cost of ``usage`` under the first of ``names`` the catalog prices; None if none is."""
+    for name in names:
+        try:
+            return cost_of(usage, name, catalog=catalog)
+        except UnknownModelError:
+            continue
+    return None
+
+
+def warn_unpriced(name: str, *, stacklevel: int) -> None:
+    warnings.warn(
+        f"no price known for model {name!r}: its cost is reported as unknown (None). Add a price "
+        "under models.<alias>.price or pricing.files in the config.",
+        CostUnknownWarning,
+        stacklevel=stacklevel,
+    )

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from inferopt.emulator import calls, wire_anthropic, wire_openai
+from inferopt.emulator import calls, embeddings, wire_anthropic, wire_openai
 from inferopt.emulator.engine import Engine, Failure, Plan
 from inferopt.emulator.latency import plan_latency
 from inferopt.emulator.limits import ALLOWED_UNLIMITED
@@ -75,7 +75,12 @@ class LineOutcome:
 
 
 def answer_lines(
-    engine: Engine, provider: Provider, items: list[tuple[str, Any]], request_ids: Iterator[str], created: int
+    engine: Engine,
+    provider: Provider,
+    items: list[tuple[str, Any]],
+    request_ids: Iterator[str],
+    created: int,
+    endpoint: str = "/v1/chat/completions",
 ) -> list[LineOutcome]:
     """Every line answered, in the (seeded, shuffled) order the batch processes them.
 
@@ -85,6 +90,9 @@ def answer_lines(
     outcomes: list[LineOutcome] = []
     for custom_id, body in items:
         request_id = next(request_ids)
+        if endpoint == "/v1/embeddings":
+            outcomes.append(_embedded_line(engine, custom_id, request_id, body))
+            continue
         outcome = plan_line(engine, provider, custom_id, body)
         if isinstance(outcome, Failure):
             error = (
@@ -103,3 +111,12 @@ def answer_lines(
         )
     random.Random(engine.config.seed).shuffle(outcomes)
     return outcomes
+
+
+def _embedded_line(engine: Engine, custom_id: str, request_id: str, body: Any) -> LineOutcome:
+    """An embeddings line, answered as ``POST /v1/embeddings`` answers it live."""
+    outcome = embeddings.embed(body, engine.config.seed)
+    if isinstance(outcome, Failure):
+        return LineOutcome(custom_id, request_id, outcome.status, wire_openai.error_body(outcome))
+    engine.stats.usage(outcome.prompt_tokens, 0, 0)
+    return LineOutcome(custom_id, request_id, 200, outcome.body, outcome.prompt_tokens, 0)

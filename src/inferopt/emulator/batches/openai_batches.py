@@ -26,6 +26,8 @@ from inferopt.emulator.batches.timeline import BatchClock, Timeline
 from inferopt.emulator.engine import Engine
 
 ENDPOINT = "/v1/chat/completions"
+EMBEDDINGS = "/v1/embeddings"
+ENDPOINTS = (ENDPOINT, EMBEDDINGS)
 _NOT_RUN = {
     "cancelled": ("batch_cancelled", "This request was not executed because the batch was cancelled."),
     "expired": ("batch_expired", "This request could not be executed before the completion window expired."),
@@ -47,6 +49,7 @@ class EmulatedOpenAIBatch:
     output_file_id: str | None = None
     error_file_id: str | None = None
     files_written: bool = False
+    endpoint: str = ENDPOINT
 
 
 class OpenAIBatches:
@@ -84,10 +87,11 @@ class OpenAIBatches:
             return openai_error(400, "We could not parse the JSON body of your request.")
         if not isinstance(body, dict):
             return openai_error(400, "The request body must be a JSON object.")
-        if body.get("endpoint") != ENDPOINT:
+        if body.get("endpoint") not in ENDPOINTS:
             return openai_error(
                 400,
-                f"Invalid value for 'endpoint': {body.get('endpoint')!r}; this emulator batches {ENDPOINT}.",
+                f"Invalid value for 'endpoint': {body.get('endpoint')!r}; this emulator batches "
+                f"{' and '.join(ENDPOINTS)}.",
                 "endpoint",
             )
         if body.get("completion_window") != "24h":
@@ -104,9 +108,12 @@ class OpenAIBatches:
         batch_id = f"batch_emu{self._instance}{next(self._serial):06x}"
         metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
         batch = EmulatedOpenAIBatch(batch_id, tenant, file_id, metadata, now, Timeline(now, 0.0, 0))
+        batch.endpoint = str(body["endpoint"])
         items = self._validate(batch, stored.data)
         if not batch.errors:
-            batch.outcomes = answer_lines(self._engine, "openai", items, self._request_ids, self._clock.unix(now))
+            batch.outcomes = answer_lines(
+                self._engine, "openai", items, self._request_ids, self._clock.unix(now), batch.endpoint
+            )
             batch.timeline = Timeline(now, self._engine.config.batch_delay_s, len(batch.outcomes))
         self._batches[batch_id] = batch
         return json_reply(self._object(batch))
@@ -143,8 +150,13 @@ class OpenAIBatches:
             if custom_id in seen:
                 fail("duplicate_custom_id", f"The custom_id {custom_id!r} is used more than once.", number, "custom_id")
             seen.add(custom_id)
-            if line.get("url") != ENDPOINT or line.get("method", "POST") != "POST":
-                fail("url_mismatch", f"The line's method and url must be POST {ENDPOINT}, the batch's.", number, "url")
+            if line.get("url") != batch.endpoint or line.get("method", "POST") != "POST":
+                fail(
+                    "url_mismatch",
+                    f"The line's method and url must be POST {batch.endpoint}, the batch's.",
+                    number,
+                    "url",
+                )
             request = line.get("body")
             model = request.get("model") if isinstance(request, dict) else None
             if batch.model is None and isinstance(model, str):
@@ -208,7 +220,7 @@ class OpenAIBatches:
         return {
             "id": batch.id,
             "object": "batch",
-            "endpoint": ENDPOINT,
+            "endpoint": batch.endpoint,
             "model": batch.model,
             "errors": {"object": "list", "data": batch.errors} if batch.errors else None,
             "input_file_id": batch.input_file_id,

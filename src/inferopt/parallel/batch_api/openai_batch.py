@@ -61,13 +61,13 @@ class OpenAIBatch:
         return started
 
     async def status(self, batch_id: str) -> ProviderBatchStatus:
-        return _status(await self._http.json("GET", f"/batches/{batch_id}", batch_id))
+        return status_of(await self._http.json("GET", f"/batches/{batch_id}", batch_id))
 
     async def cancel(self, batch_id: str) -> ProviderBatchStatus:
         current = await self.status(batch_id)
         if current.state in ("ended", "failed", "cancelling"):
             return current  # nothing left to cancel
-        return _status(await self._http.json("POST", f"/batches/{batch_id}/cancel", batch_id))
+        return status_of(await self._http.json("POST", f"/batches/{batch_id}/cancel", batch_id))
 
     async def results(self, batch_id: str) -> list[BatchItemResult]:
         """Every line of the output and error files, answers parsed and priced at batch rates."""
@@ -123,7 +123,7 @@ def _input_line(custom_id: str, request: ChatRequest) -> bytes:
     return json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _status(batch: dict[str, Any]) -> ProviderBatchStatus:
+def status_of(batch: dict[str, Any]) -> ProviderBatchStatus:
     status = str(batch.get("status"))
     counts = batch.get("request_counts") or {}
     errors = (batch.get("errors") or {}).get("data") or []
