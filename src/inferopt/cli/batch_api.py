@@ -227,6 +227,14 @@ def submit(
     store = JobStore(state_dir)
     known = set(store.job_ids())
     job = _run(api, lambda: BatchJobs(api, provider_name=route.provider, store=store).submit(items, fresh=again))
+    if job.cancelled:
+        click.echo(
+            f"{job.id}: these requests were submitted before and that job was cancelled; nothing sent (use --again "
+            "for a new job)",
+            err=True,
+        )
+        click.echo(job.id)
+        return
     if job.id in known:
         click.echo(f"{job.id}: these requests were submitted before; resumed that job (nothing paid twice)", err=True)
     try:
