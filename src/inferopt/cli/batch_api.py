@@ -33,6 +33,7 @@ from inferopt.parallel.batch_api import (
     OpenAIBatch,
     estimate_batch_savings,
 )
+from inferopt.parallel.batch_api.faults import crash_point
 from inferopt.parallel.batch_api.store import DEFAULT_DIR
 from inferopt.parallel.jobs.rows import InputProblem, JobSpec, read_rows
 from inferopt.pricing import cost_of
@@ -193,6 +194,11 @@ def _summary(job: BatchJob, results: list[BatchItemResult], output: Path) -> lis
 @click.option(
     "--batch-size", type=int, default=None, help="At most this many requests per provider batch (default: its limit)."
 )
+@click.option(
+    "--again",
+    is_flag=True,
+    help="A new job even if these requests were submitted before (they are paid again); default: that job.",
+)
 @config_option
 @state_dir_option
 @clean_errors
@@ -205,10 +211,16 @@ def submit(
     max_tokens: int | None,
     temperature: float | None,
     batch_size: int | None,
+    again: bool,
     config_path: str | None,
     state_dir: Path,
 ) -> None:
-    """Start a Batch API job for INPUT.jsonl; prints the job id."""
+    """Start a Batch API job for INPUT.jsonl; prints the job id.
+
+    Submitting the same input again (same model, provider and --batch-size) is the same job: a
+    submit that was killed is finished, adopting the provider batches it created; a finished one
+    is not sent again.
+    """
     config = load_config(config_path)
     resolver = Resolver(config)
     name = model or config.default_model
@@ -217,8 +229,19 @@ def submit(
     items = _read_items(input_path, JobSpec(route.requested, template, system, params), route.requested)
     items = [(cid, request.with_model(route.model)) for cid, request in items]
     api = batch_api_for(config, route.provider, route.wire, batch_size)
-    job = _run(api, lambda: BatchJobs(api, provider_name=route.provider).submit(items))
-    JobStore(state_dir).save(job)
+    store = JobStore(state_dir)
+    known = set(store.job_ids())
+    job = _run(api, lambda: BatchJobs(api, provider_name=route.provider, store=store).submit(items, fresh=again))
+    if job.cancelled:
+        click.echo(
+            f"{job.id}: these requests were submitted before and that job was cancelled; nothing sent (use --again "
+            "for a new job)",
+            err=True,
+        )
+        click.echo(job.id)
+        return
+    if job.id in known:
+        click.echo(f"{job.id}: these requests were submitted before; resumed that job (nothing paid twice)", err=True)
     try:
         live, batched = estimate_batch_savings([r for _, r in items], route.model)
         estimate = f"; estimated ${batched:.4f} at batch prices vs ${live:.4f} realtime"
@@ -233,9 +256,10 @@ def submit(
 
 
 def _load(job_id: str, config_path: str | None, state_dir: Path) -> tuple[BatchJob, BatchAPI, BatchJobs]:
-    job = JobStore(state_dir).load(job_id)
+    store = JobStore(state_dir)
+    job = store.load(job_id)
     api = batch_api_for(load_config(config_path), job.provider, job.wire)
-    return job, api, BatchJobs(api, provider_name=job.provider)
+    return job, api, BatchJobs(api, provider_name=job.provider, store=store)
 
 
 @click.command("status")
@@ -275,6 +299,7 @@ def results(job_id: str, output_path: Path, config_path: str | None, state_dir: 
     with partial.open("w", encoding="utf-8") as out:
         for item in items:
             out.write(json.dumps(_result_line(item), ensure_ascii=False) + "\n")
+            crash_point("during-fetch")  # a kill here leaves only the .partial file, never half an OUTPUT
     partial.replace(output_path)
     for line in _summary(job, items, output_path):
         click.echo(line, err=True)
@@ -286,7 +311,10 @@ def results(job_id: str, output_path: Path, config_path: str | None, state_dir: 
 @state_dir_option
 @clean_errors
 def cancel(job_id: str, config_path: str | None, state_dir: Path) -> None:
-    """Cancel JOB's provider batches; answers finished before the cancel stay available via `results`."""
+    """Cancel JOB's provider batches; answers finished before the cancel stay available via `results`.
+
+    The cancel is recorded first: a submit of JOB that was interrupted is never finished after it.
+    """
     job, api, jobs = _load(job_id, config_path, state_dir)
     for line in _status_lines(job, _run(api, lambda: jobs.cancel(job))):
         click.echo(line)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inferopt.emulator.asgi_io import Scope
+from inferopt.emulator.batches.billing import BatchBilling
 from inferopt.emulator.batches.http_io import limit_param, origin, query, rfc3339
 from inferopt.emulator.batches.lines import LineOutcome, answer_lines
 from inferopt.emulator.batches.replies import JSONL_TYPE, Reply, anthropic_error, dumps, json_reply, page
@@ -39,8 +40,11 @@ class MessageBatch:
 class AnthropicBatches:
     """Every Message Batch of one emulator."""
 
-    def __init__(self, engine: Engine, clock: BatchClock, request_ids: Iterator[str], instance: str) -> None:
+    def __init__(
+        self, engine: Engine, clock: BatchClock, request_ids: Iterator[str], instance: str, billing: BatchBilling
+    ) -> None:
         self._engine = engine
+        self._billing = billing
         self._clock = clock
         self._request_ids = request_ids
         self._batches: dict[str, MessageBatch] = {}
@@ -110,6 +114,7 @@ class AnthropicBatches:
         batch_id = f"msgbatch_emu{self._instance}{next(self._serial):06x}"
         timeline = Timeline(now, self._engine.config.batch_delay_s, len(outcomes))
         batch = self._batches[batch_id] = MessageBatch(batch_id, tenant, now, timeline, outcomes)
+        self._billing.billed("anthropic", len(outcomes))
         return json_reply(self._object(batch, scope))
 
     def _list(self, tenant: bytes, scope: Scope) -> Reply:

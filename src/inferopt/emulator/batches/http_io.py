@@ -55,6 +55,24 @@ def limit_param(params: dict[str, str], default: int = 20, maximum: int = 100) -
     return max(1, min(maximum, value))
 
 
+def metadata_problem(metadata: object) -> str | None:
+    """Why ``metadata`` breaks OpenAI's rule (at most 16 string pairs, keys to 64, values to 512 chars)."""
+    if metadata is None:
+        return None
+    if not isinstance(metadata, dict):
+        return "Invalid type for 'metadata': expected an object of string keys and values."
+    if len(metadata) > 16:
+        return f"Invalid 'metadata': too many properties. Expected at most 16, but got {len(metadata)}."
+    for key, value in metadata.items():
+        if not isinstance(value, str):
+            return f"Invalid type for 'metadata.{key}': expected a string."
+        if len(key) > 64:
+            return f"Invalid 'metadata': key {key[:20]!r}... is longer than 64 characters."
+        if len(value) > 512:
+            return f"Invalid 'metadata.{key}': string too long. Expected at most 512 characters."
+    return None
+
+
 def rfc3339(unix: float) -> str:
     """Anthropic's timestamp format: RFC 3339 in UTC with a ``Z``."""
     return datetime.fromtimestamp(unix, UTC).isoformat().replace("+00:00", "Z")

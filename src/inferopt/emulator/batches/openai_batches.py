@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inferopt.emulator.asgi_io import Scope
-from inferopt.emulator.batches.http_io import limit_param, query
+from inferopt.emulator.batches.billing import BatchBilling
+from inferopt.emulator.batches.http_io import limit_param, metadata_problem, query
 from inferopt.emulator.batches.lines import LineOutcome, answer_lines
 from inferopt.emulator.batches.openai_files import FileStore
 from inferopt.emulator.batches.replies import Reply, dumps, json_reply, openai_error, page
@@ -55,8 +56,11 @@ class EmulatedOpenAIBatch:
 class OpenAIBatches:
     """Every OpenAI batch of one emulator."""
 
-    def __init__(self, engine: Engine, files: FileStore, clock: BatchClock, request_ids: Iterator[str]) -> None:
+    def __init__(
+        self, engine: Engine, files: FileStore, clock: BatchClock, request_ids: Iterator[str], billing: BatchBilling
+    ) -> None:
         self._engine = engine
+        self._billing = billing
         self._files = files
         self._clock = clock
         self._request_ids = request_ids
@@ -106,8 +110,11 @@ class OpenAIBatches:
             return openai_error(400, f"File {file_id} was not uploaded with purpose 'batch'.", "input_file_id")
         now = self._clock.now()
         batch_id = f"batch_emu{self._instance}{next(self._serial):06x}"
-        metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
-        batch = EmulatedOpenAIBatch(batch_id, tenant, file_id, metadata, now, Timeline(now, 0.0, 0))
+        metadata = body.get("metadata")
+        problem = metadata_problem(metadata)
+        if problem:
+            return openai_error(400, problem, "metadata")
+        batch = EmulatedOpenAIBatch(batch_id, tenant, file_id, metadata or None, now, Timeline(now, 0.0, 0))
         batch.endpoint = str(body["endpoint"])
         items = self._validate(batch, stored.data)
         if not batch.errors:
@@ -115,6 +122,7 @@ class OpenAIBatches:
                 self._engine, "openai", items, self._request_ids, self._clock.unix(now), batch.endpoint
             )
             batch.timeline = Timeline(now, self._engine.config.batch_delay_s, len(batch.outcomes))
+            self._billing.billed("openai", len(batch.outcomes))
         self._batches[batch_id] = batch
         return json_reply(self._object(batch))
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from inferopt.emulator.asgi_io import Scope
-from inferopt.emulator.batches.http_io import FormPart, query
-from inferopt.emulator.batches.replies import BINARY_TYPE, Reply, json_reply, openai_error
+from inferopt.emulator.batches.billing import BatchBilling
+from inferopt.emulator.batches.http_io import FormPart, limit_param, query
+from inferopt.emulator.batches.replies import BINARY_TYPE, Reply, json_reply, openai_error, page
 
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
 BATCH_FILE_TTL_S = 30 * 24 * 3600  # OpenAI keeps batch files for 30 days by default
@@ -40,8 +41,9 @@ class StoredFile:
 class FileStore:
     """Files of every tenant; a tenant sees only its own."""
 
-    def __init__(self, instance: str, max_batch_bytes: int) -> None:
+    def __init__(self, instance: str, max_batch_bytes: int, billing: BatchBilling | None = None) -> None:
         self._files: dict[str, StoredFile] = {}
+        self._billing = billing
         self._serial = itertools.count(1)
         self.instance = instance
         self.max_batch_bytes = max_batch_bytes
@@ -72,18 +74,14 @@ class FileStore:
                 return openai_error(400, "Invalid file format for Batch API. Must be .jsonl", "file")
             if len(upload.data) > self.max_batch_bytes:
                 return openai_error(400, "File is too large.", "file")
+        if self._billing is not None:
+            self._billing.files_uploaded += 1
         return json_reply(self.add(tenant, filename, purpose, upload.data, now).object())
 
     def handle(self, tenant: bytes, method: str, rest: list[str], scope: Scope) -> Reply | None:
         """``GET /files``, ``GET /files/{id}``, ``GET /files/{id}/content``, ``DELETE /files/{id}``."""
         if method == "GET" and not rest:
-            purpose = query(scope).get("purpose")
-            data = [
-                f.object()
-                for f in reversed(self._files.values())
-                if f.tenant == tenant and (purpose is None or f.purpose == purpose)
-            ]
-            return json_reply({"object": "list", "data": data, "has_more": False})
+            return self._list(tenant, query(scope))
         if not rest:
             return None
         stored = self.get(tenant, rest[0])
@@ -97,3 +95,14 @@ class FileStore:
             del self._files[stored.id]
             return json_reply({"id": stored.id, "object": "file", "deleted": True})
         return None
+
+    def _list(self, tenant: bytes, params: dict[str, str]) -> Reply:
+        """``GET /files?purpose=&limit=&order=&after=``: newest first unless ``order=asc``; ``limit`` to 10,000."""
+        purpose = params.get("purpose")
+        files = [f for f in self._files.values() if f.tenant == tenant and purpose in (None, f.purpose)]
+        if params.get("order", "desc") != "asc":
+            files.reverse()
+        items = [f.object() for f in files]
+        data, more = page(items, params.get("after"), None, limit_param(params, 10_000, 10_000))
+        first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+        return json_reply({"object": "list", "data": data, "first_id": first, "last_id": last, "has_more": more})

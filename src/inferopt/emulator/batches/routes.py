@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from inferopt.emulator.asgi_io import Header, Receive, Scope, Send, header, read_body, send_bytes
 from inferopt.emulator.batches.anthropic_batches import AnthropicBatches
+from inferopt.emulator.batches.billing import BatchBilling
 from inferopt.emulator.batches.http_io import multipart_parts
 from inferopt.emulator.batches.openai_batches import OpenAIBatches
 from inferopt.emulator.batches.openai_files import FileStore
@@ -45,9 +46,10 @@ class BatchRoutes:
         self._serial = itertools.count(1)
         self._instance = instance
         limits = engine.config.batch_limits
-        self.files = FileStore(instance, limits.openai_max_bytes)
-        self.openai = OpenAIBatches(engine, self.files, clock, self._request_ids())
-        self.anthropic = AnthropicBatches(engine, clock, self._request_ids(), instance)
+        self.billing = BatchBilling()
+        self.files = FileStore(instance, limits.openai_max_bytes, self.billing)
+        self.openai = OpenAIBatches(engine, self.files, clock, self._request_ids(), self.billing)
+        self.anthropic = AnthropicBatches(engine, clock, self._request_ids(), instance, self.billing)
 
     def _request_ids(self) -> Iterator[str]:
         while True:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import httpx
 
 from inferopt.errors import InferoptError
 from inferopt.parallel.batch_api.http import EMULATED_HEADER, BatchHTTP, batch_cost, not_finished
-from inferopt.parallel.batch_api.job import BatchItemError, BatchItemResult, ProviderBatch, ProviderBatchStatus
-from inferopt.parallel.batch_api.split import ANTHROPIC_LIMITS, BatchLimits, split_encoded
+from inferopt.parallel.batch_api.job import BatchItemError, BatchItemResult, BatchJob, ProviderBatchStatus
+from inferopt.parallel.batch_api.split import ANTHROPIC_LIMITS, BatchLimits, PlannedChunk, plan_chunks
 from inferopt.providers.base import Provider
 from inferopt.types import ChatRequest, ChatResponse
 from inferopt.wire import anthropic_messages as anthropic_wire
@@ -45,22 +47,39 @@ class AnthropicBatch:
         self.limits = limits
         self.default_max_tokens = default_max_tokens
 
-    async def submit(self, items: list[tuple[str, ChatRequest]]) -> list[ProviderBatch]:
-        """Create one Message Batch per group of items within the limits; on failure cancel the started ones."""
+    def plan(self, items: list[tuple[str, ChatRequest]]) -> list[PlannedChunk]:
+        """The bodies of the job's Message Batches: one per group of items within the limits."""
         encoded = [(cid, self._request(cid, request)) for cid, request in items]
-        started: list[ProviderBatch] = []
-        try:
-            for group in split_encoded(encoded, self.limits):
-                body = b'{"requests":[' + b",".join(encoded[i][1] for i in group) + b"]}"
-                model = items[group[0]][1].model
-                headers = {"content-type": "application/json"}
-                batch = await self._http.json("POST", PATH, model, content=body, headers=headers)
-                started.append(ProviderBatch(str(batch["id"]), [encoded[i][0] for i in group]))
-        except BaseException:
-            for done in started:
-                await self.cancel(done.id)
-            raise
-        return started
+        return plan_chunks(
+            encoded, [r.model for _, r in items], self.limits, lambda parts: b'{"requests":[' + b",".join(parts) + b"]}"
+        )
+
+    async def find(self, job: BatchJob, index: int, claimed: set[str]) -> str | None:
+        """The Message Batch a killed run created for chunk ``index`` (they carry no metadata: see ``tags.py``).
+
+        Candidates were created after the chunk's intent (less the clock skew), hold as many requests
+        and are recorded by no job; the oldest wins, unless it has ended with other custom ids.
+        """
+        chunk = job.batches[index]
+        if chunk.intent_at is None:
+            return None
+        candidates: list[dict[str, Any]] = []
+        async for batch in self._http.listed(PATH, "after_id", chunk.intent_at, _created_at, limit=100):
+            total = sum(int(v or 0) for v in (batch.get("request_counts") or {}).values())
+            if total == len(chunk.custom_ids) and str(batch["id"]) not in claimed:
+                candidates.append(batch)
+        for batch in reversed(candidates):  # oldest first: the nearest after our intent
+            if batch.get("processing_status") == "ended" and batch.get("results_url"):
+                answered = {r.custom_id for r in await self.results(str(batch["id"]))}
+                if answered != set(chunk.custom_ids):
+                    continue
+            return str(batch["id"])
+        return None
+
+    async def create(self, job: BatchJob, index: int, chunk: PlannedChunk, on_upload: Callable[[str], None]) -> str:
+        headers = {"content-type": "application/json"}
+        batch = await self._http.json("POST", PATH, chunk.model, content=chunk.payload, headers=headers)
+        return str(batch["id"])
 
     def _request(self, custom_id: str, request: ChatRequest) -> bytes:
         if not _CUSTOM_ID.match(custom_id):
@@ -123,6 +142,13 @@ class AnthropicBatch:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+def _created_at(batch: dict[str, Any]) -> float:
+    try:
+        return datetime.fromisoformat(str(batch.get("created_at"))).timestamp()
+    except ValueError:
+        return float("inf")  # unreadable: look at it rather than stop the listing there
 
 
 def _status(batch: dict[str, Any]) -> ProviderBatchStatus:

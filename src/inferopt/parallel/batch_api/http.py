@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 
 from inferopt.errors import InferoptError, PricingError, UnknownModelError
+from inferopt.parallel.batch_api.tags import CLOCK_SKEW_S
 from inferopt.pricing import cost_of
 from inferopt.providers.base import Provider, http_error, parse_json, transport_error
 from inferopt.providers.http import TransportFailure
@@ -54,6 +55,29 @@ class BatchHTTP:
     async def json(self, method: str, url: str, what: str, **kwargs: Any) -> dict[str, Any]:
         response = await self.request(method, url, what, **kwargs)
         return parse_json(self.provider, what, response.content)
+
+    async def listed(
+        self,
+        path: str,
+        cursor: str,
+        since: float,
+        created_at: Callable[[dict[str, Any]], float],
+        *,
+        limit: int,
+        params: dict[str, str] | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The objects of a newest-first list, page by page, down to those created ``CLOCK_SKEW_S`` before ``since``."""
+        query: dict[str, str | int] = {**(params or {}), "limit": limit}
+        while True:
+            page = await self.json("GET", path, path, params=query)
+            data = page.get("data") or []
+            for item in data:
+                if created_at(item) < since - CLOCK_SKEW_S:
+                    return
+                yield item
+            if not page.get("has_more") or not data:
+                return
+            query[cursor] = str(page.get("last_id") or data[-1]["id"])
 
     async def aclose(self) -> None:
         await self.provider.aclose()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from inferopt.types import ChatRequest, ChatResponse
 
-BatchState = Literal["in_progress", "cancelling", "ended", "failed"]
-ErrorKind = Literal["errored", "canceled", "expired", "failed", "missing"]
+if TYPE_CHECKING:
+    from inferopt.parallel.batch_api.split import PlannedChunk
+
+BatchState = Literal["submitting", "in_progress", "cancelling", "ended", "failed"]
+ErrorKind = Literal["errored", "canceled", "expired", "failed", "missing", "unsubmitted"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +22,8 @@ class BatchItemError:
     ``kind``: ``errored`` (the provider answered it with an error: ``status`` and ``message``),
     ``canceled`` / ``expired`` (never run: the batch was cancelled or ran out of its window),
     ``failed`` (its whole provider batch was rejected, e.g. an invalid input file), ``missing``
-    (the provider returned no line for it).
+    (the provider returned no line for it), ``unsubmitted`` (its provider batch was never created:
+    the job was cancelled while its submit was unfinished).
     """
 
     kind: ErrorKind
@@ -67,6 +72,8 @@ class JobStatus:
     @property
     def state(self) -> BatchState:
         states = {b.state for b in self.batches}
+        if "submitting" in states:
+            return "submitting"
         if "in_progress" in states:
             return "in_progress"
         if "cancelling" in states:
@@ -92,15 +99,54 @@ class JobStatus:
 
 @dataclass(slots=True)
 class ProviderBatch:
-    """One provider batch of a job and the items it holds (in submission order)."""
+    """One chunk of a job: the items it holds (in submission order) and its provider batch, once created.
+
+    ``id`` is empty until the provider batch exists. The rest is the submit protocol's intent
+    record (see ``submit.py``): ``digest`` of the chunk's payload, ``intent_at`` (Unix time before
+    the first create was sent: a batch created by a killed run is at most this old) and, on
+    OpenAI, ``file_id`` of the uploaded input file.
+    """
 
     id: str
     custom_ids: list[str]
+    digest: str = ""
+    intent_at: float | None = None
+    file_id: str | None = None
+
+    @property
+    def created(self) -> bool:
+        return bool(self.id)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "custom_ids": self.custom_ids}
+        if self.digest:
+            data["digest"] = self.digest
+        if self.intent_at is not None:
+            data["intent_at"] = self.intent_at
+        if self.file_id:
+            data["file_id"] = self.file_id
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ProviderBatch:
+        intent = data.get("intent_at")
+        return cls(
+            str(data["id"]),
+            [str(c) for c in data["custom_ids"]],
+            str(data.get("digest", "")),
+            None if intent is None else float(intent),
+            str(data["file_id"]) if data.get("file_id") else None,
+        )
 
 
 @dataclass(slots=True)
 class BatchJob:
-    """What a job is made of, enough to poll, fetch and cancel it from another process."""
+    """What a job is made of, enough to poll, fetch and cancel it from another process.
+
+    ``batches`` holds every chunk, created or not: a job whose submit was interrupted has chunks
+    with no provider batch yet, which a rerun of the submit adopts or creates (``submitted``).
+    ``cancelled`` is recorded before the cancels are sent: no chunk of a cancelled job is created.
+    """
 
     id: str
     provider: str
@@ -108,40 +154,58 @@ class BatchJob:
     model: str
     created_at: float
     batches: list[ProviderBatch] = field(default_factory=list)
+    cancelled: bool = False
 
     @property
     def custom_ids(self) -> list[str]:
         return [c for b in self.batches for c in b.custom_ids]
 
+    @property
+    def submitted(self) -> bool:
+        return all(b.created for b in self.batches)
+
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "provider": self.provider,
             "wire": self.wire,
             "model": self.model,
             "created_at": self.created_at,
-            "batches": [{"id": b.id, "custom_ids": b.custom_ids} for b in self.batches],
+            "batches": [b.to_json() for b in self.batches],
         }
+        if self.cancelled:
+            data["cancelled"] = True
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> BatchJob:
-        batches = [ProviderBatch(str(b["id"]), [str(c) for c in b["custom_ids"]]) for b in data["batches"]]
         return cls(
             str(data["id"]),
             str(data["provider"]),
             str(data["wire"]),
             str(data["model"]),
             float(data["created_at"]),
-            batches,
+            [ProviderBatch.from_json(b) for b in data["batches"]],
+            bool(data.get("cancelled", False)),
         )
 
 
 class BatchAPI(Protocol):
-    """One provider's Batch API (``OpenAIBatch``, ``AnthropicBatch``)."""
+    """One provider's Batch API (``OpenAIBatch``, ``AnthropicBatch``).
+
+    Submitting is three steps so that a job can record its intent between them (``submit.py``):
+    ``plan`` splits items into chunk payloads, ``find`` looks for the provider batch of a chunk
+    that a killed run may have created, ``create`` creates it (calling ``on_upload`` with the
+    input file's id, on APIs that upload one first).
+    """
 
     wire: str
 
-    async def submit(self, items: list[tuple[str, ChatRequest]]) -> list[ProviderBatch]: ...
+    def plan(self, items: list[tuple[str, ChatRequest]]) -> list[PlannedChunk]: ...
+
+    async def find(self, job: BatchJob, index: int, claimed: set[str]) -> str | None: ...
+
+    async def create(self, job: BatchJob, index: int, chunk: PlannedChunk, on_upload: Callable[[str], None]) -> str: ...
 
     async def status(self, batch_id: str) -> ProviderBatchStatus: ...
 

@@ -8,6 +8,7 @@ Items are split into several files and batches when they exceed :data:`OPENAI_LI
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from inferopt.errors import InferoptError
@@ -15,11 +16,13 @@ from inferopt.parallel.batch_api.http import EMULATED_HEADER, BatchHTTP, batch_c
 from inferopt.parallel.batch_api.job import (
     BatchItemError,
     BatchItemResult,
+    BatchJob,
     ErrorKind,
     ProviderBatch,
     ProviderBatchStatus,
 )
-from inferopt.parallel.batch_api.split import OPENAI_LIMITS, BatchLimits, split_encoded
+from inferopt.parallel.batch_api.split import OPENAI_LIMITS, BatchLimits, PlannedChunk, plan_chunks
+from inferopt.parallel.batch_api.tags import batch_metadata, input_filename
 from inferopt.providers.base import Provider
 from inferopt.types import ChatRequest, ChatResponse
 from inferopt.wire import openai_chat as openai_wire
@@ -40,25 +43,48 @@ class OpenAIBatch:
         self._http = BatchHTTP(provider, headers, openai_wire.decode_error, "x-request-id")
         self.limits = limits
 
-    async def submit(self, items: list[tuple[str, ChatRequest]]) -> list[ProviderBatch]:
-        """Upload and start one batch per group of items within the limits; on failure cancel the started ones."""
+    def plan(self, items: list[tuple[str, ChatRequest]]) -> list[PlannedChunk]:
+        """The input files of the job: one JSONL file per group of items within the limits."""
         encoded = [(cid, _input_line(cid, request)) for cid, request in items]
-        started: list[ProviderBatch] = []
-        try:
-            for group in split_encoded(encoded, self.limits):
-                data = b"\n".join(encoded[i][1] for i in group) + b"\n"
-                model = items[group[0]][1].model
-                upload = await self._http.json(
-                    "POST", "/files", model, data={"purpose": "batch"}, files={"file": ("batch.jsonl", data)}
-                )
-                body = {"input_file_id": upload["id"], "endpoint": ENDPOINT, "completion_window": "24h"}
-                batch = await self._http.json("POST", "/batches", model, json=body)
-                started.append(ProviderBatch(str(batch["id"]), [encoded[i][0] for i in group]))
-        except BaseException:
-            for done in started:
-                await self.cancel(done.id)
-            raise
-        return started
+        return plan_chunks(encoded, [r.model for _, r in items], self.limits, lambda lines: b"\n".join(lines) + b"\n")
+
+    async def find(self, job: BatchJob, index: int, claimed: set[str]) -> str | None:
+        """The batch a killed run created for chunk ``index``: its metadata names the job, chunk and digest."""
+        since = job.batches[index].intent_at
+        if since is None:
+            return None  # no create was ever attempted
+        wanted = batch_metadata(job, index)
+        async for batch in self._http.listed("/batches", "after", since, _unix, limit=100):
+            if batch.get("metadata") == wanted and str(batch["id"]) not in claimed:
+                return str(batch["id"])
+        return None
+
+    async def create(self, job: BatchJob, index: int, chunk: PlannedChunk, on_upload: Callable[[str], None]) -> str:
+        """Upload the chunk's input file (or reuse the one a killed run uploaded), then create its batch."""
+        name = input_filename(job, index)
+        file_id = job.batches[index].file_id or await self._uploaded(name, len(chunk.payload), job.batches[index])
+        if file_id is None:
+            upload = await self._http.json(
+                "POST", "/files", chunk.model, data={"purpose": "batch"}, files={"file": (name, chunk.payload)}
+            )
+            file_id = str(upload["id"])
+        on_upload(file_id)
+        body = {
+            "input_file_id": file_id,
+            "endpoint": ENDPOINT,
+            "completion_window": "24h",
+            "metadata": batch_metadata(job, index),
+        }
+        return str((await self._http.json("POST", "/batches", chunk.model, json=body))["id"])
+
+    async def _uploaded(self, filename: str, size: int, chunk: ProviderBatch) -> str | None:
+        if chunk.intent_at is None:
+            return None
+        params = {"purpose": "batch", "order": "desc"}
+        async for found in self._http.listed("/files", "after", chunk.intent_at, _unix, limit=1000, params=params):
+            if found.get("filename") == filename and found.get("bytes") == size:
+                return str(found["id"])
+        return None
 
     async def status(self, batch_id: str) -> ProviderBatchStatus:
         return status_of(await self._http.json("GET", f"/batches/{batch_id}", batch_id))
@@ -121,6 +147,10 @@ def _input_line(custom_id: str, request: ChatRequest) -> bytes:
     body = openai_wire.encode_request(request, stream=False)
     line = {"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": body}
     return json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _unix(item: dict[str, Any]) -> float:
+    return float(item.get("created_at") or 0)
 
 
 def status_of(batch: dict[str, Any]) -> ProviderBatchStatus:

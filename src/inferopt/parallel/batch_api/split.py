@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from inferopt.errors import InferoptError
@@ -55,3 +57,29 @@ def split_encoded(items: list[tuple[str, bytes]], limits: BatchLimits, separator
     if current:
         groups.append(current)
     return groups
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedChunk:
+    """One provider batch's worth of items: their ids, the bytes sent for them, and a digest of those bytes."""
+
+    custom_ids: list[str]
+    payload: bytes
+    model: str
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.payload).hexdigest()[:16]
+
+
+def plan_chunks(
+    items: list[tuple[str, bytes]],
+    models: list[str],
+    limits: BatchLimits,
+    join: Callable[[list[bytes]], bytes],
+) -> list[PlannedChunk]:
+    """``items`` split within ``limits``, each group's encoded items joined into one payload by ``join``."""
+    return [
+        PlannedChunk([items[i][0] for i in group], join([items[i][1] for i in group]), models[group[0]])
+        for group in split_encoded(items, limits)
+    ]

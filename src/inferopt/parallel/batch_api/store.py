@@ -44,6 +44,20 @@ class JobStore:
         except (ValueError, KeyError, TypeError) as exc:
             raise InferoptError(f"job file {target} is damaged ({exc}); resubmit the job") from None
 
+    def find(self, job_id: str) -> BatchJob | None:
+        """The job's record, or None when there is none."""
+        return self.load(job_id) if self.path(job_id).is_file() else None
+
+    def claimed(self) -> set[str]:
+        """Every provider batch id recorded by a job here (a damaged record is skipped)."""
+        ids: set[str] = set()
+        for job_id in self.job_ids():
+            try:
+                ids.update(b.id for b in self.load(job_id).batches if b.id)
+            except InferoptError:
+                continue
+        return ids
+
     def job_ids(self) -> list[str]:
         if not self.directory.is_dir():
             return []
