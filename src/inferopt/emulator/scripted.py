@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 from inferopt.emulator.engine import Failure, ParsedCall
 from inferopt.emulator.limits import LimitDecision
-from inferopt.wire.sse import DONE
+from inferopt.wire import anthropic_messages, openai_chat
+from inferopt.wire.sse import DONE, data, event
 
 FAULT_HEADER = b"x-emulator-fault"
 _STATUS_KINDS = {"429", "500", "502", "503", "529", "content_filter", "no_prefill"}
@@ -105,15 +106,13 @@ def scripted_failure(step: Step, call: ParsedCall) -> Failure | None:
 
 
 def error_event(provider: str) -> bytes:
-    """The in-band error a provider sends when it fails mid-stream (an overload)."""
+    """The in-band error a provider sends when it fails mid-stream (an overload), framed by the codecs."""
     if provider == "anthropic":
-        return (
-            b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error",'
-            b'"message":"Overloaded (emulated)"}}\n\n'
-        )
-    return b'data: {"error":{"message":"The server is overloaded (emulated)","type":"server_error"}}\n\n'
+        return event("error", anthropic_messages.encode_error("overloaded_error", "Overloaded (emulated)"))
+    return data(openai_chat.encode_error("The server is overloaded (emulated)", "server_error"))
 
 
+# Deliberately not JSON, so no codec can write it: the fault the tolerant decoders must skip.
 MALFORMED = b"data: {this is not json\n\n"
 
 

@@ -289,8 +289,8 @@ class GatewayApp:
         send: Send,
     ) -> tuple[int, ChatResponse | None]:
         answering = parsed.request.options[FIRST_EVENT_OPTION] = Answering(served_model)
-        fan = choices.FanOut(parsed.n)
         if parsed.n > 1:
+            fan = choices.FanOut(parsed.n)
             events = choices.interleave([self.client.stream(r) for r in choices.copies(parsed.request, parsed.n)], fan)
             writer = LazyWriter(lambda: choices.ChoicesWriter(answering.model, parsed.include_usage, fan))
         else:
