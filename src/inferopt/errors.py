@@ -12,6 +12,8 @@
     ├── OutcomeDataError            a recorded-outcomes file is missing, empty or in no known format
     ├── RouterFileError             a saved router file is missing, damaged or of another version
     ├── KeyLimitError               a virtual key may not make this call (model, RPM/TPM, revoked)
+    ├── JobFileError                a batch job's file cannot be read or written (names the path and fix)
+    ├── JobChangedError             a rerun asks rows already answered for a different answer
     └── ProviderError               anything that went wrong talking to a provider
         ├── ProviderHTTPError       the provider answered with an error status (status, request id)
         │   ├── AuthenticationError     401/403
@@ -114,6 +116,22 @@ class KeyLimitError(InferoptError):
         self.status = status
         self.code = code
         self.retry_after_s = retry_after_s
+
+
+class JobFileError(InferoptError):
+    """A batch job's input, output, journal or errors file cannot be read or written.
+
+    The message names the path, what the OS said (disk full, read-only, permission, missing) and the fix.
+    """
+
+    def __init__(self, message: str, *, path: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.errno = errno
+
+
+class JobChangedError(InferoptError):
+    """A rerun of a batch job would answer rows already answered under another model, prompt or parameters."""
 
 
 class ProviderError(InferoptError):

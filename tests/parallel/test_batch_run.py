@@ -1,29 +1,14 @@
 """``inferopt batch run`` as a user runs it: a subprocess against an emulator over real HTTP."""
 
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
+import benchmark_resume as resume  # loaded by conftest.py from benchmarks/parallel/resume.py
 import pytest
 
 from inferopt.emulator import EmulatorConfig, EmulatorServer, FaultConfig, ProfileOverrides
 
-
-def _load_resume_benchmark() -> ModuleType:
-    # The kill-and-resume experiment and its helpers live in the benchmark, which this test runs small.
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "parallel" / "resume.py"
-    spec = importlib.util.spec_from_file_location("benchmark_resume", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-resume = _load_resume_benchmark()
 write_rows, config_for, batch, finish, read_output = (
     resume.write_rows,
     resume.config_for,
@@ -192,7 +177,8 @@ def test_mode_batch_runs_through_the_batch_api_at_half_price(tmp_path: Path) -> 
         assert [r["id"] for r in batch_rows] == [f"r{i}" for i in range(12)]
         assert all(r["status"] == "ok" for r in batch_rows)
         code, err = finish(batch(tmp_path, *args, "-o", "live.jsonl", "--mode", "auto", "--deadline", "2h"))
-        assert code == 0, err and "deadline 2 h is under the 24 h window" in err
+        assert code == 0, err
+        assert "deadline 2 h is under the 24 h window" in err
         live_rows = read_output(tmp_path / "live.jsonl")
     for at_batch, live in zip(batch_rows, live_rows, strict=True):
         assert at_batch["answer"] == live["answer"]  # same emulated model, same answer

@@ -35,10 +35,13 @@ def with_limits(
     max_attempts: int,
     limits_redis: str | None = None,
     cache_url: str | None = None,
+    cache_policy: str = "all",
 ) -> Config:
     """The config's stack with the command line's cache, retry and rate limits added (config entries win).
 
     Order, outermost first: cache (a hit skips everything below), retry, rate limit, then the file's stack.
+    Cache policy ``all`` answers a job's repeated requests once at any temperature (the temperature
+    and every other parameter stay in the key); ``deterministic`` caches only temperature 0 or a seed.
     """
     if rpm or tpm:
         limit: dict[str, Any] = {"rpm": rpm, "tpm": tpm}
@@ -47,7 +50,7 @@ def with_limits(
         config = config.with_layer("rate_limit", limit)
     config = config.with_layer("retry", {"max_attempts": max_attempts})
     if cache_url:
-        config = config.with_layer("cache", {"url": cache_url})
+        config = config.with_layer("cache", {"url": cache_url, "cache_nondeterministic": cache_policy == "all"})
     return config
 
 
@@ -119,11 +122,6 @@ async def _run(runner: BatchRunner, show_progress: bool, console: Console, total
         return stats
 
 
-def _count_lines(path: Path) -> int:
-    with path.open("rb") as handle:
-        return sum(1 for line in handle if line.strip())
-
-
 @batch.command("run")
 @click.argument("input_path", metavar="INPUT.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -148,6 +146,14 @@ def _count_lines(path: Path) -> int:
     "cache_url",
     default=None,
     help="Answer cache: memory://, sqlite:///path/cache.db or redis://host:port/db.",
+)
+@click.option(
+    "--cache-policy",
+    type=click.Choice(["all", "deterministic"]),
+    default="all",
+    show_default=True,
+    help="all: a repeated request is answered once at any temperature (temperature stays in the key); "
+    "deterministic: cache only requests with temperature 0 or a seed.",
 )
 @click.option(
     "--mode",
@@ -178,7 +184,11 @@ def _count_lines(path: Path) -> int:
     default=None,
     help="Redis URL holding the --rpm/--tpm buckets, shared by every worker and process.",
 )
-@click.option("--restart", is_flag=True, help="Discard an unfinished earlier run of this job and start over.")
+@click.option(
+    "--restart",
+    is_flag=True,
+    help="Answer every row again, discarding earlier answers in OUTPUT and its journal (they are paid again).",
+)
 @click.option("--resume", is_flag=True, help="Finish an interrupted run (the default when its journal exists).")
 @click.option("--progress/--no-progress", default=None, help="Live progress bar (default: on in a terminal).")
 @click.option("--embed", is_flag=True, help='Embed each line\'s "text" (or "input") instead of answering it.')
@@ -199,6 +209,7 @@ def run(
     tpm: float | None,
     max_attempts: int,
     cache_url: str | None,
+    cache_policy: str,
     mode: str,
     deadline: str | None,
     poll_s: float,
@@ -219,6 +230,8 @@ def run(
 
     Lines are chat requests ({"messages": [...]}) or data rows ({"id": ..., "text": ...}) filled into
     --template. Malformed lines are listed in OUTPUT.errors.jsonl with their line numbers; the rest run.
+    Running the same command again never resends an answered row: it finishes an interrupted job,
+    retries failed rows, or says there is nothing to do (docs/row_identity.md).
     """
     console = Console(stderr=True)
     if embed:
@@ -231,19 +244,13 @@ def run(
             console.print(line, highlight=False)
         return
     journal = journal_path(output_path)
-    if restart:
-        journal.unlink(missing_ok=True)
-    elif journal.exists():
-        console.print(f"resuming: answers already recorded in {journal} are kept and not sent again")
-    elif resume:
-        console.print(f"nothing to resume ({journal} does not exist); starting the job")
     params = {k: v for k, v in (("max_tokens", max_tokens), ("temperature", temperature)) if v is not None}
     if engine == "ray" and (rpm or tpm) and not limits_redis:
         raise click.UsageError(
             "with --engine ray, --rpm/--tpm need --limits-redis redis://HOST:PORT/DB "
             "so that every worker shares one limit"
         )
-    config = with_limits(load_checked(config_path), rpm, tpm, max_attempts, limits_redis, cache_url)
+    config = with_limits(load_checked(config_path), rpm, tpm, max_attempts, limits_redis, cache_url, cache_policy)
     client = AsyncClient(config)
     remote: RemoteEngine | None = None
     spec = JobSpec(model, template, system, params)
@@ -261,7 +268,32 @@ def run(
         concurrency=concurrency,
         engine=remote,
         deadline_s=real_time_deadline,
+        restart=restart,
     )
+    journal_existed = journal.exists() and not restart
+    plan = runner.prepare()  # a changed job stops here, before any request
+    if runner.journal.repaired:
+        console.print(
+            f"journal     repaired: cut a torn last line ({runner.journal.repaired} bytes of a write cut short) "
+            f"from {journal}; that row runs again",
+            highlight=False,
+        )
+    if runner.up_to_date:
+        s = runner.stats
+        console.print(
+            f"nothing to do: {output_path} already answers all {s.total} rows ({s.skipped} answered, "
+            f"{s.invalid} invalid input lines; ${s.earlier_cost_usd:.6f} paid earlier); no request sent",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    if journal_existed or runner.stats.skipped:
+        console.print(
+            f"resuming: {runner.stats.skipped} rows already answered are kept and not sent again; {plan.to_run} to run",
+            highlight=False,
+        )
+    elif resume:
+        console.print(f"nothing to resume ({journal} does not exist); starting the job")
     show = console.is_terminal if progress is None else progress
 
     async def main() -> JobStats:
@@ -270,7 +302,7 @@ def run(
         assert task is not None
         loop.add_signal_handler(signal.SIGTERM, task.cancel)  # journal stays consistent: resume later
         try:
-            return await _run(runner, show, console, _count_lines(input_path))
+            return await _run(runner, show, console, runner.stats.total)
         finally:
             await client.aclose()
 

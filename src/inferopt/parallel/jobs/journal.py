@@ -1,35 +1,30 @@
-"""The job journal: an append-only JSONL record of finished items, so a job can resume.
+"""The job journal: an append-only JSONL record of finished rows, so a job can resume.
 
-The first line names the job (input file fingerprint and the spec). Each later line is one
-finished item, written with a single ``write`` on an ``O_APPEND`` file as soon as it completes,
-so a crash, Ctrl-C or ``kill -9`` loses at most the items in flight, never a recorded answer. A
-torn last line (the process died mid-write) is ignored on resume and that item is simply run again.
+The first line is a header (the journal's version and the job's spec). Each later line is one
+finished row keyed by its durable identity (``row_key``, see ``identity.py``), written with a
+single ``write`` on an ``O_APPEND`` file as soon as it completes, so a crash, Ctrl-C or ``kill -9``
+loses at most the rows in flight, never a recorded answer.
 
-On resume, answered items are skipped (never sent again, never paid twice); failed items are tried
-again, since they produced no answer. When every item is recorded, the journal is merged into the
-output file in input order (written to a temporary file, then renamed) and removed.
+A process killed mid-write leaves a torn last line. Opening the journal repairs it: the file is
+cut back to its last whole line (that one row runs again), so the next record starts on a line of
+its own instead of being glued to the fragment and lost too. ``repaired`` says it happened.
+
+A header with ``replaces_output`` (written by ``--restart``) means the output file beside it is
+superseded: its answers are not reused, and it is replaced when the job finishes.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from inferopt.errors import ConfigError
+from inferopt.errors import JobChangedError
+from inferopt.parallel.jobs.files import job_file
 
-JOURNAL_VERSION = 1
-
-
-def fingerprint(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+JOURNAL_VERSION = 2
 
 
 def journal_path(output: Path) -> Path:
@@ -40,70 +35,74 @@ class Journal:
     def __init__(self, path: Path, header: dict[str, Any]) -> None:
         self.path = path
         self.header = {"inferopt_journal": JOURNAL_VERSION, **header}
-        self.records: dict[int, dict[str, Any]] = {}
+        self.records: dict[str, dict[str, Any]] = {}
+        self.repaired = 0  # bytes of a torn last line cut off on load
+        self.replaces_output = False
         self._fd: int | None = None
 
     def load(self) -> None:
-        """Read an existing journal (refusing one that belongs to another job)."""
+        """Read an existing journal, repairing a torn tail (refusing one of another version)."""
         if not self.path.exists():
             return
-        with self.path.open(encoding="utf-8") as lines:
-            first = lines.readline()
-            try:
-                found = json.loads(first)
-            except ValueError:
-                found = None
-            if found != self.header:
-                raise ConfigError(
-                    f"the journal {self.path} belongs to a different job (the input file or options changed); "
-                    "run the original command again to finish that job, or pass --restart to discard it"
-                )
-            for line in lines:
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue  # a line torn by a crash: that item runs again
-                self.records[int(record["index"])] = record
-
-    def answered(self) -> set[int]:
-        return {i for i, r in self.records.items() if r.get("status") == "ok"}
+        with job_file(self.path, "read the journal"):
+            data = self.path.read_bytes()
+            whole = data.rfind(b"\n") + 1
+            if whole < len(data):
+                os.truncate(self.path, whole)
+                self.repaired = len(data) - whole
+        lines = data[:whole].decode("utf-8", errors="replace").splitlines()
+        header = _json(lines[0]) if lines else None
+        if not isinstance(header, dict) or header.get("inferopt_journal") != JOURNAL_VERSION:
+            raise JobChangedError(
+                f"the journal {self.path} belongs to a different job or an older inferopt (its rows have no "
+                "identities); run the command that wrote it to finish that job, or pass --restart to discard it"
+            )
+        self.replaces_output = bool(header.get("replaces_output"))
+        for line in lines[1:]:
+            record = _json(line)
+            if isinstance(record, dict) and record.get("row_key"):
+                self.records[str(record["row_key"])] = record
 
     def open(self) -> None:
+        """Open for appending (creating it with its header): fails here, before any request, if it cannot."""
         new = not self.path.exists()
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        with job_file(self.path, "write the journal"):
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         if new:
             self._write(self.header)
 
     def _write(self, record: dict[str, Any]) -> None:
         assert self._fd is not None, "open() the journal first"
-        os.write(self._fd, (json.dumps(record, ensure_ascii=False) + "\n").encode())
+        data = (json.dumps(record, ensure_ascii=False) + "\n").encode()
+        with job_file(self.path, "write the journal"):
+            while data:  # a short write (a nearly full disk) continues; an error leaves a torn tail
+                data = data[os.write(self._fd, data) :]
 
     def record(self, record: dict[str, Any]) -> None:
         self._write(record)
-        self.records[int(record["index"])] = record
+        self.records[str(record["row_key"])] = record
 
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
 
-    def merge_into(self, output: Path, total: int) -> None:
-        """Write every item's final record to ``output`` in input order, then drop the journal."""
-        temporary = output.with_name(output.name + ".tmp")
-        with temporary.open("w", encoding="utf-8") as out:
-            for index in range(total):
-                record = dict(self.records[index])
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, output)
+    def remove(self) -> None:
         self.close()
-        self.path.unlink(missing_ok=True)
+        with job_file(self.path, "remove the journal"):
+            self.path.unlink(missing_ok=True)
+
+
+def _json(line: str) -> Any:
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None  # a line damaged by a crash: that row runs again
 
 
 def write_problems(path: Path, problems: Iterable[dict[str, Any]]) -> int:
     count = 0
-    with path.open("w", encoding="utf-8") as out:
+    with job_file(path, "write the errors file"), path.open("w", encoding="utf-8") as out:
         for problem in problems:
             out.write(json.dumps(problem, ensure_ascii=False) + "\n")
             count += 1

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from inferopt.errors import InvalidArgumentError
+from inferopt.parallel.jobs.identity import RowKeys, line_data, request_key
 from inferopt.types import ChatRequest, Message
 
 REQUEST_FIELDS = {"max_tokens", "temperature", "top_p", "stop", "seed", "tools", "tool_choice", "response_format"}
@@ -43,6 +44,8 @@ class Row:
     line: int  # 1-based line number, for messages
     id: str
     request: ChatRequest
+    key: str = ""  # the row's durable identity (identity.py): what it is, not where it is
+    request_key: str = ""  # the digest of what its answer depends on
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,7 @@ class InputProblem:
     line: int
     reason: str
     text: str
+    key: str = ""
 
 
 def _request(data: dict[str, Any], spec: JobSpec, default_model: str) -> ChatRequest:
@@ -76,17 +80,26 @@ def _request(data: dict[str, Any], spec: JobSpec, default_model: str) -> ChatReq
     raise InvalidArgumentError("a row needs 'messages' (a chat request) or 'text' (a data row for --template)")
 
 
-def parse_line(index: int, number: int, text: str, spec: JobSpec, default_model: str) -> Row | InputProblem:
-    """One input line (already stripped, not blank) as a Row, or the problem with it."""
+def parse_line(
+    index: int, number: int, text: str, spec: JobSpec, default_model: str, keys: RowKeys | None = None
+) -> Row | InputProblem:
+    """One input line (already stripped, not blank) as a Row, or the problem with it.
+
+    ``keys`` numbers identical lines of one pass over the input (a fresh one when not given).
+    """
+    data = line_data(text)
+    key = (keys or RowKeys()).key(data)
     try:
-        data = json.loads(text)
+        if isinstance(data, str):
+            json.loads(text)  # raises the JSON error, for its message
         if not isinstance(data, dict):
             raise InvalidArgumentError(f"expected a JSON object, got {type(data).__name__}")
         row_id = str(data.get("custom_id", data.get("id", f"line-{number}")))
-        return Row(index, number, row_id, _request(data, spec, default_model))
+        request = _request(data, spec, default_model)
+        return Row(index, number, row_id, request, key, request_key(request))
     except (ValueError, KeyError, TypeError) as exc:
         reason = f"not valid JSON: {exc}" if isinstance(exc, json.JSONDecodeError) else str(exc)
-        return InputProblem(index, number, reason, text[:500])
+        return InputProblem(index, number, reason, text[:500], key)
 
 
 def read_lines(path: Path) -> Iterator[tuple[int, int, str]]:
@@ -102,5 +115,6 @@ def read_lines(path: Path) -> Iterator[tuple[int, int, str]]:
 
 def read_rows(path: Path, spec: JobSpec, default_model: str) -> Iterator[Row | InputProblem]:
     """Every non-blank line of ``path`` as a Row or an InputProblem, lazily."""
+    keys = RowKeys()
     for index, number, text in read_lines(path):
-        yield parse_line(index, number, text, spec, default_model)
+        yield parse_line(index, number, text, spec, default_model, keys)

@@ -1,9 +1,11 @@
 """Run a batch job: rows -> the client's stack, concurrently, journaled, with live progress.
 
-The runner reads rows lazily, skips the ones an earlier run answered, sends the rest through
-``AsyncClient.map_unordered`` (so the config's stack — retries, rate limits, caches — applies),
-records each result in the journal the moment it finishes, and merges the journal into the output
-in input order at the end. Interrupted runs are resumed by running the same command again.
+:meth:`BatchRunner.prepare` reads what earlier runs left (output file and journal, by row
+identity) and plans the run before anything is sent: answered rows are skipped, failed ones run
+again, and a changed job stops here (``resume.py``). :meth:`BatchRunner.run` then reads the rows
+lazily, sends the ones to run through ``AsyncClient.map_unordered`` (so the config's stack —
+retries, rate limits, caches — applies), journals each result the moment it finishes, and writes
+the output in input order at the end. Rerunning the same command resumes, or has nothing to do.
 """
 
 from __future__ import annotations
@@ -15,11 +17,16 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from inferopt.client import AsyncClient
-from inferopt.errors import ProviderHTTPError
-from inferopt.parallel.jobs.journal import Journal, fingerprint, journal_path, write_problems
-from inferopt.parallel.jobs.rows import InputProblem, JobSpec, Row, read_rows
+from inferopt.errors import JobChangedError
+from inferopt.parallel.jobs.journal import Journal, journal_path, write_problems
+from inferopt.parallel.jobs.output import read_output_records, write_output
+from inferopt.parallel.jobs.records import error_record, identify, invalid_record, ok_record
+from inferopt.parallel.jobs.resume import JobPlan, changed_message, plan_job
+from inferopt.parallel.jobs.rows import JobSpec, Row, read_rows
 from inferopt.parallel.jobs.summary import JobStats
 from inferopt.types import ChatRequest, ChatResponse
+
+__all__ = ["BatchRunner", "JobPaths", "RemoteEngine", "error_record", "invalid_record", "ok_record"]
 
 
 class RemoteEngine(Protocol):
@@ -42,44 +49,6 @@ class JobPaths:
         return self.output.with_name(self.output.stem + ".errors.jsonl")
 
 
-def ok_record(row: Row, response: ChatResponse) -> dict[str, Any]:
-    u = response.usage
-    return {
-        "index": row.index,
-        "id": row.id,
-        "status": "ok",
-        "answer": response.content,
-        "model": response.model,
-        "finish_reason": response.finish_reason,
-        "usage": {
-            "input_tokens": u.input_tokens,
-            "output_tokens": u.output_tokens,
-            "cache_read_tokens": u.cache_read_tokens,
-            "cache_write_tokens": u.cache_write_tokens,
-        },
-        "cost_usd": response.cost_usd,
-        "latency_s": round(response.latency_s or 0.0, 6),
-        "attempts": response.attempts or 1,
-        "emulated": response.emulated,
-    }
-
-
-def error_record(row: Row, error: Exception) -> dict[str, Any]:
-    detail: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
-    if isinstance(error, ProviderHTTPError):
-        detail["status"] = error.status
-    return {"index": row.index, "id": row.id, "status": "error", "error": detail}
-
-
-def invalid_record(problem: InputProblem) -> dict[str, Any]:
-    return {
-        "index": problem.index,
-        "id": f"line-{problem.line}",
-        "status": "invalid",
-        "error": {"type": "InvalidInputLine", "line": problem.line, "message": problem.reason},
-    }
-
-
 class BatchRunner:
     def __init__(
         self,
@@ -92,6 +61,7 @@ class BatchRunner:
         clock: Callable[[], float] = time.perf_counter,
         engine: RemoteEngine | None = None,
         deadline_s: float | None = None,
+        restart: bool = False,
     ) -> None:
         self.client = client
         self.paths = paths
@@ -100,28 +70,53 @@ class BatchRunner:
         self.on_progress = on_progress
         self.clock = clock
         self.stats = JobStats()
-        self.journal = Journal(paths.journal, {"input_sha256": fingerprint(paths.input), "spec": spec.identity()})
-        self.problems: list[dict[str, Any]] = []
+        # --restart: a fresh journal whose header says the old output is superseded (kept until replaced).
+        self.journal = Journal(
+            paths.journal, {"spec": spec.identity(), **({"replaces_output": True} if restart else {})}
+        )
+        self.restart = restart
+        self.plan: JobPlan | None = None
+        self.up_to_date = False  # the output already answers every row: nothing to do, nothing written
         self.engine = engine
         # The job's deadline, from its start: past it no new item starts (in-flight ones finish, the
         # rest wait in the journal for the next run).
         self.deadline_s = deadline_s
         # Local retries are counted live by a hook; a remote engine reports them in each record.
         self.remote_retries = engine is not None
+        self._sent: dict[int, Row] = {}  # rows handed to a remote engine, to identify its records
 
-    def _pending(self, answered: set[int]) -> Iterator[Row]:
+    def _rows(self) -> Iterator[Row]:
+        return (
+            r
+            for r in read_rows(self.paths.input, self.spec, self.client.config.default_model or "")
+            if isinstance(r, Row)
+        )
+
+    def prepare(self) -> JobPlan:
+        """Read what earlier runs left and plan this one; a changed job raises here, before any request."""
+        if self.restart:
+            self.journal.path.unlink(missing_ok=True)
+        self.journal.load()
+        superseded = self.restart or self.journal.replaces_output
+        output = {} if superseded else read_output_records(self.paths.output)
+        earlier = {**output, **self.journal.records}
         default_model = self.client.config.default_model or ""
-        for item in read_rows(self.paths.input, self.spec, default_model):
-            self.stats.total += 1
-            if isinstance(item, InputProblem):
-                self.stats.invalid += 1
-                self.problems.append({"line": item.line, "error": item.reason, "text": item.text})
-                self.journal.record(invalid_record(item))
-                continue
-            if item.index in answered:
-                self.stats.skipped += 1
-                continue
-            yield item
+        plan = plan_job(read_rows(self.paths.input, self.spec, default_model), earlier)
+        if plan.changed:
+            raise JobChangedError(changed_message(self.paths.output, plan.changed))
+        self.plan = plan
+        s = self.stats
+        s.total, s.skipped, s.invalid = len(plan.order), len(plan.answered), len(plan.invalid)
+        s.earlier_cost_usd = plan.earlier_cost_usd
+        self.up_to_date = plan.to_run == 0 and not self.journal.path.exists() and list(output) == plan.order
+        return plan
+
+    def _pending(self, plan: JobPlan) -> Iterator[Row]:
+        for row in self._rows():
+            if row.key not in plan.answered:
+                if self.engine is not None:
+                    self._sent[row.index] = row
+                yield row
 
     async def _results(
         self, requests: Callable[[], Iterator[ChatRequest]], pending: dict[int, Row]
@@ -147,24 +142,21 @@ class BatchRunner:
         self.stats.retries += 1
 
     async def run(self) -> JobStats:
-        self.journal.load()
-        answered = self.journal.answered()
-        self.journal.open()
+        plan = self.plan or self.prepare()
+        if self.up_to_date:
+            return self.stats
+        self.journal.open()  # before any request: an unwritable folder fails here, having paid nothing
         started = self.clock()
         pending: dict[int, Row] = {}
 
         def requests() -> Iterator[ChatRequest]:
-            for position, row in enumerate(self._before_deadline(self._pending(answered), started)):
+            for position, row in enumerate(self._before_deadline(self._pending(plan), started)):
                 pending[position] = row
                 row.request.options["on_retry"] = self._on_retry
                 yield row.request
 
-        results = (
-            self._results(requests, pending)
-            if self.engine is None
-            else self.engine.results(self._before_deadline(self._pending(answered), started))
-        )
-
+        rows = self._before_deadline(self._pending(plan), started)
+        results = self._results(requests, pending) if self.engine is None else self.engine.results(rows)
         try:
             async for record in results:
                 self._record(record)
@@ -173,27 +165,22 @@ class BatchRunner:
                     self.on_progress(self.stats)
         finally:
             self.stats.wall_s = self.clock() - started
-            if self.problems:
-                write_problems(self.paths.errors, self.problems)
-        if self.stats.finished == self.stats.total:
-            self.journal.merge_into(self.paths.output, self.stats.total)
-        else:
             self.journal.close()
+        self._finish(plan)
         return self.stats
 
+    def _finish(self, plan: JobPlan) -> None:
+        """When every row has an outcome: the output in input order, the errors file, no journal."""
+        outcomes = {**plan.invalid, **plan.answered, **self.journal.records}
+        if self.stats.not_started or any(key not in outcomes for key in plan.order):
+            return  # the journal keeps what is done; the next run continues
+        write_output(self.paths.output, ({**outcomes[key], "index": i} for i, key in enumerate(plan.order)))
+        write_problems(self.paths.errors, plan.problems)
+        self.journal.remove()
+
     def _record(self, record: dict[str, Any]) -> None:
-        """Journal one finished item and count it (records come from this process or a Ray worker)."""
+        """Journal one finished item and count it (records come from this process or a remote engine)."""
+        if "row_key" not in record:
+            identify(record, self._sent[record["index"]])
         self.journal.record(record)
-        s = self.stats
-        if record["status"] == "ok":
-            usage = record["usage"]
-            s.done += 1
-            s.input_tokens += usage["input_tokens"]
-            s.output_tokens += usage["output_tokens"]
-            s.cached_tokens += usage["cache_read_tokens"]
-            s.cost_usd += record["cost_usd"] or 0.0
-            s.latencies.append(record["latency_s"])
-            s.retries += record["attempts"] - 1 if self.remote_retries else 0
-        else:
-            s.failed += 1
-            s.failures[record["error"]["type"]] += 1
+        self.stats.count(record, remote_retries=self.remote_retries)

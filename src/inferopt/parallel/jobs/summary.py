@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -30,9 +31,37 @@ class JobStats:
     output_tokens: int = 0
     cached_tokens: int = 0
     cost_usd: float = 0.0
+    earlier_cost_usd: float = 0.0  # what the rows answered by earlier runs cost then
+    cache_hits: int = 0
+    cache_misses: int = 0
+    cache_bypassed: int = 0  # not cacheable under the cache policy (e.g. --cache-policy deterministic)
+    cache_saved_usd: float = 0.0
     latencies: list[float] = field(default_factory=list)
     failures: Counter[str] = field(default_factory=Counter)
     wall_s: float = 0.0
+
+    def count(self, record: dict[str, Any], *, remote_retries: bool = False) -> None:
+        """Add one finished row's record (from this process or a remote engine)."""
+        if record["status"] != "ok":
+            self.failed += 1
+            self.failures[record["error"]["type"]] += 1
+            return
+        usage = record["usage"]
+        self.done += 1
+        self.input_tokens += usage["input_tokens"]
+        self.output_tokens += usage["output_tokens"]
+        self.cached_tokens += usage["cache_read_tokens"]
+        self.cost_usd += record["cost_usd"] or 0.0
+        self.latencies.append(record["latency_s"])
+        self.retries += record["attempts"] - 1 if remote_retries else 0
+        cache = record.get("cache")
+        if cache in ("hit", "semantic_hit"):
+            self.cache_hits += 1
+            self.cache_saved_usd += record.get("cache_saved_usd") or 0.0
+        elif cache in ("miss", "refresh"):
+            self.cache_misses += 1
+        elif cache == "bypass":
+            self.cache_bypassed += 1
 
     @property
     def finished(self) -> int:
@@ -60,10 +89,18 @@ class JobStats:
             f"latency     p50 {percentile(lat, 50):.3f} s   p95 {percentile(lat, 95):.3f} s   "
             f"p99 {percentile(lat, 99):.3f} s",
             f"tokens      {self.input_tokens} in ({self.cached_tokens} cached), {self.output_tokens} out",
-            f"cost        ${self.cost_usd:.6f}" + (f"   retries {self.retries}" if self.retries else ""),
+            f"cost        ${self.cost_usd:.6f}"
+            + (f" now, ${self.earlier_cost_usd:.6f} earlier" if self.skipped else "")
+            + (f"   retries {self.retries}" if self.retries else ""),
             f"speed-up    {self.speedup:.1f}x over sequential ({self.sequential_s:.1f} s of summed latency "
             f"in {self.wall_s:.1f} s)",
         ]
+        if self.cache_hits or self.cache_misses or self.cache_bypassed:
+            out.append(
+                f"cache       {self.cache_hits} hits, {self.cache_misses} misses"
+                + (f", {self.cache_bypassed} not cacheable under the cache policy" if self.cache_bypassed else "")
+                + f": ${self.cache_saved_usd:.6f} saved"
+            )
         if self.not_started:
             out.append(f"deadline    reached: {self.not_started} items not started; run the same command to continue")
         if self.failures:
