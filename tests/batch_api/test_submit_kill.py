@@ -196,3 +196,27 @@ def test_results_killed_while_writing_leave_no_half_output_and_a_rerun_completes
     assert code == 0, err
     assert len((folder / "out.jsonl").read_text().splitlines()) == N
     assert billed(server, "openai") == (CHUNKS, N)
+
+
+@pytest.mark.parametrize("point", ["after-upload", "after-create"])
+def test_batch_run_killed_while_submitting_is_adopted_by_its_rerun(
+    folder: Path, server: EmulatorServer, clock: Any, point: str
+) -> None:
+    # `batch run --mode batch`, not only `batch submit`: the rerun finds the provider batch the killed
+    # run created (or the file it uploaded) and waits for it instead of paying for a second one.
+    args = ("run", "rows.jsonl", "-o", "out.jsonl", "--mode", "batch", "--template", "Classify: {text}")
+    code, _, err = run(folder, *args, "--poll", "0.05", fault=f"exit:{point}")
+    assert code == 137, err
+    process = start(folder, *args, "--poll", "0.05")
+    for _ in range(200):  # the batch completes DELAY_S after its creation, on the test's clock
+        clock.advance(DELAY_S)
+        try:
+            _, err = process.communicate(timeout=0.5)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    assert process.returncode == 0, err
+    assert billed(server, "openai") == (1, N)
+    assert billing(server).files_uploaded == 1
+    lines = [json.loads(line) for line in (folder / "out.jsonl").read_text().splitlines()]
+    assert [line["id"] for line in lines] == [f"rev-{i}" for i in range(N)] and all(x["status"] == "ok" for x in lines)

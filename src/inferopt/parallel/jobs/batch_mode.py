@@ -79,7 +79,7 @@ class BatchAPIEngine:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.jobs = BatchJobs(api, provider_name=provider)
+        self.jobs = BatchJobs(api, provider_name=provider, store=store)  # a killed submit is adopted on rerun
         self.model = model
         self.marker = marker
         self.store = store
