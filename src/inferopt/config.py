@@ -40,8 +40,12 @@ from inferopt.errors import ConfigError, InvalidArgumentError
 
 CONFIG_ENV = "INFEROPT_CONFIG"
 DEFAULT_FILE = "inferopt.yaml"
-DEFAULT_BASE_URLS = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}
-DEFAULT_KEY_ENVS = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+DEFAULT_BASE_URLS = {
+    "openai": "https://api.openai.com/v1",
+    "anthropic": "https://api.anthropic.com",
+    "gemini": "https://generativelanguage.googleapis.com",
+}
+DEFAULT_KEY_ENVS = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}
 EMULATOR_PROVIDER = "emulator"
 DEFAULT_MODEL = "gpt-4o-mini"
 
@@ -51,7 +55,7 @@ class _Strict(BaseModel):
 
 
 class ProviderConfig(_Strict):
-    kind: Literal["openai", "anthropic", "emulator"]
+    kind: Literal["openai", "anthropic", "gemini", "emulator"]
     base_url: str | None = None
     api_key_env: str | None = None
     timeout_s: float = Field(default=600.0, gt=0)

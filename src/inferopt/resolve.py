@@ -17,6 +17,8 @@ from inferopt.config import Config, PriceOverride, ProviderConfig, read_api_key
 from inferopt.errors import ConfigError, InvalidArgumentError, UnknownModelError
 from inferopt.providers.anthropic import AnthropicModel
 from inferopt.providers.base import Provider
+from inferopt.providers.gemini import GeminiModel
+from inferopt.providers.gemini_embeddings import GeminiEmbedder
 from inferopt.providers.openai import OpenAIChatModel
 from inferopt.providers.openai_embeddings import OpenAIEmbedder
 from inferopt.types import ChatRequest, ChatResponse, Model, StreamEvent
@@ -67,8 +69,11 @@ class Resolved:
 
 
 def wire_for_model(model: str) -> str:
-    """Which wire format the emulator serves a model on: Anthropic for Claude models, else OpenAI."""
-    return "anthropic" if model.rsplit("/", 1)[-1].startswith("claude") else "openai"
+    """Which wire format the emulator serves a model on: Anthropic for Claude, Gemini's for Gemini, else OpenAI."""
+    name = model.rsplit("/", 1)[-1]
+    if name.startswith("claude"):
+        return "anthropic"
+    return "gemini" if name.startswith("gemini") else "openai"
 
 
 class _EmulatorProcess:
@@ -108,7 +113,7 @@ class Resolver:
         self.config = config
         self._adapters: dict[tuple[str, str], Model] = {}
         self._providers: dict[tuple[str, str], Provider] = {}
-        self._embedders: dict[str, OpenAIEmbedder] = {}
+        self._embedders: dict[str, OpenAIEmbedder | GeminiEmbedder] = {}
         self._emulators: dict[str, _EmulatorProcess] = {}
 
     def resolve(self, name: str | None) -> Route:
@@ -148,20 +153,24 @@ class Resolver:
             adapter = self._adapters[key] = self._build(route.provider, route.wire)
         return adapter
 
-    def embedder_for(self, route: Route) -> OpenAIEmbedder:
+    def embedder_for(self, route: Route) -> OpenAIEmbedder | GeminiEmbedder:
         """The embeddings adapter of ``route``'s provider (it shares the chat adapter's connections)."""
-        if route.wire != "openai":
+        if route.wire not in ("openai", "gemini"):
             raise InvalidArgumentError(
                 f"model {route.requested!r} is served on the {route.wire} wire, which has no embeddings; "
-                "use an OpenAI-compatible provider (kind: openai, or the emulator)"
+                "use an OpenAI-compatible or a Gemini provider (kind: openai or gemini, or the emulator)"
             )
         embedder = self._embedders.get(route.provider)
         if embedder is None:
-            embedder = self._embedders[route.provider] = OpenAIEmbedder(self._provider(route.provider, route.wire))
+            connection = self._provider(route.provider, route.wire)
+            made = GeminiEmbedder(connection) if route.wire == "gemini" else OpenAIEmbedder(connection)
+            embedder = self._embedders[route.provider] = made
         return embedder
 
     def _build(self, name: str, wire: str) -> Model:
         provider = self._provider(name, wire)
+        if wire == "gemini":
+            return GeminiModel(provider)
         return AnthropicModel(provider) if wire == "anthropic" else OpenAIChatModel(provider)
 
     def _provider(self, name: str, wire: str) -> Provider:
@@ -176,7 +185,7 @@ class Resolver:
         if settings.kind == "emulator":
             process = self._emulators.setdefault(name, _EmulatorProcess(settings))
             openai_url, anthropic_url = process.base_urls()
-            base_url = anthropic_url if wire == "anthropic" else openai_url
+            base_url = anthropic_url if wire in ("anthropic", "gemini") else openai_url  # both at the root
         if base_url is None:
             raise ConfigError(
                 f"provider {name!r} needs a base_url",

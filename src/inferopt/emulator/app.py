@@ -1,7 +1,8 @@
-"""The emulator as a plain ASGI application: one small router, two wire dialects.
+"""The emulator as a plain ASGI application: one small router, three wire dialects.
 
 Routes: ``POST /v1/chat/completions`` and ``POST /v1/embeddings`` (OpenAI), ``POST /v1/messages`` and
-``POST /v1/messages/count_tokens`` (Anthropic), ``GET /v1/models`` (OpenAI list format, or
+``POST /v1/messages/count_tokens`` (Anthropic),
+``/v1beta/models/...`` (Gemini: see ``gemini_routes``), ``GET /v1/models`` (OpenAI list format, or
 Anthropic's when the request carries ``anthropic-version``), ``GET /health``,
 ``GET /emulator/stats``, and the Batch APIs (``/v1/files``, ``/v1/batches``,
 ``/v1/messages/batches``: see ``emulator/batches``). Every response carries ``x-inferopt-emulated: true``.
@@ -16,8 +17,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from inferopt.conversations import MemoryConversations
 from inferopt.emulator import calls, embeddings, wire_anthropic, wire_openai, wire_responses
@@ -37,11 +37,12 @@ from inferopt.emulator.asgi_io import (
 )
 from inferopt.emulator.batches import BatchRoutes
 from inferopt.emulator.config import EmulatorConfig
+from inferopt.emulator.dialect import ChatRoute
 from inferopt.emulator.engine import Engine, Failure, ParsedCall, Plan, tenant_of
+from inferopt.emulator.gemini_routes import GeminiRoutes
 from inferopt.emulator.http_server import RECEIVED_AT
 from inferopt.emulator.latency import stream_schedule
-from inferopt.emulator.limits import LimitDecision, anthropic_headers, openai_headers, retry_after_headers
-from inferopt.emulator.profiles import Provider
+from inferopt.emulator.limits import anthropic_headers, openai_headers, retry_after_headers
 from inferopt.emulator.scripted import (
     FAULT_HEADER,
     MALFORMED,
@@ -57,27 +58,6 @@ EMULATED: Header = (b"x-inferopt-emulated", b"true")
 _json = json.JSONEncoder(separators=(",", ":")).encode
 
 
-class _Writer(Protocol):
-    def first(self) -> bytes: ...
-    def content(self, text: str) -> bytes: ...
-    def last(self) -> bytes: ...
-
-
-@dataclass(frozen=True, slots=True)
-class _Dialect:
-    """What differs between the OpenAI and Anthropic routes."""
-
-    provider: Provider
-    id_prefix: str
-    request_id_header: bytes
-    parse: Callable[[Any, str], ParsedCall | Failure]  # (body, the caller's scope)
-    api_key: Callable[[Scope], str | None]
-    error_body: Callable[[Failure, str], bytes]
-    limit_headers: Callable[[LimitDecision], list[Header]]
-    body: Callable[[Plan, str, int], bytes]
-    writer: Callable[[Plan, str, int, bool], _Writer]
-
-
 def _bearer(scope: Scope) -> str | None:
     value = header(scope, b"authorization")
     if value is None or value[:7].lower() != "bearer ":
@@ -89,7 +69,7 @@ def _anthropic_key(scope: Scope) -> str | None:
     return (header(scope, b"x-api-key") or "").strip() or _bearer(scope)
 
 
-OPENAI = _Dialect(
+OPENAI = ChatRoute(
     provider="openai",
     id_prefix="chatcmpl-emu-",
     request_id_header=b"x-request-id",
@@ -100,7 +80,7 @@ OPENAI = _Dialect(
     body=wire_openai.completion_body,
     writer=wire_openai.PlanChunkWriter,
 )
-ANTHROPIC = _Dialect(
+ANTHROPIC = ChatRoute(
     provider="anthropic",
     id_prefix="msg_emu_",
     request_id_header=b"request-id",
@@ -113,9 +93,9 @@ ANTHROPIC = _Dialect(
 )
 
 
-def responses_dialect(store: MemoryConversations) -> _Dialect:
+def responses_dialect(store: MemoryConversations) -> ChatRoute:
     """The Responses route over ``store`` (where ``store: true`` answers are kept)."""
-    return _Dialect(
+    return ChatRoute(
         provider="openai",
         id_prefix="resp_emu_",
         request_id_header=b"x-request-id",
@@ -141,6 +121,7 @@ class EmulatorApp:
         self.batches = BatchRoutes(self.engine, self._instance, [EMULATED])
         self.conversations = MemoryConversations()
         self.responses = responses_dialect(self.conversations)
+        self.gemini = GeminiRoutes(self.engine, self.stats, config.seed, self._chat, [EMULATED])
         self.scripts = FaultScripts()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -162,7 +143,9 @@ class EmulatorApp:
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
-        if method == "POST" and path in ("/v1/chat/completions", "/chat/completions"):
+        if GeminiRoutes.owns(path) or (path == "/v1/models" and header(scope, b"x-goog-api-key") is not None):
+            await self.gemini.handle(scope, receive, send)
+        elif method == "POST" and path in ("/v1/chat/completions", "/chat/completions"):
             await self._chat(OPENAI, "/v1/chat/completions", scope, receive, send)
         elif method == "POST" and path == "/v1/messages":
             await self._chat(ANTHROPIC, "/v1/messages", scope, receive, send)
@@ -178,6 +161,8 @@ class EmulatorApp:
             await send_bytes(send, 200, self._models_body(header(scope, b"anthropic-version") is not None), [EMULATED])
         elif method == "GET" and path == "/health":
             await send_bytes(send, 200, b'{"status":"ok","emulated":true}', [EMULATED])
+        elif GeminiRoutes.owns(path):
+            await self.gemini.handle(scope, receive, send)
         elif BatchRoutes.owns(path):
             await self.batches.handle(scope, receive, send)
         elif method == "GET" and path == "/emulator/stats":
@@ -195,7 +180,7 @@ class EmulatorApp:
             ).encode()
             await send_bytes(send, 404, body, [EMULATED])
 
-    async def _chat(self, dialect: _Dialect, route: str, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _chat(self, dialect: ChatRoute, route: str, scope: Scope, receive: Receive, send: Send) -> None:
         stats = self.stats
         stats.request(route)
         stats.in_flight += 1
@@ -233,7 +218,7 @@ class EmulatorApp:
         except ValueError as exc:
             return Failure(400, "bad_request", message=str(exc), param=FAULT_HEADER.decode())
 
-    async def _decide(self, dialect: _Dialect, scope: Scope, receive: Receive) -> Failure | tuple[ParsedCall, Plan]:
+    async def _decide(self, dialect: ChatRoute, scope: Scope, receive: Receive) -> Failure | tuple[ParsedCall, Plan]:
         body = await read_body(receive)
         key = dialect.api_key(scope)
         if not key:
@@ -248,16 +233,20 @@ class EmulatorApp:
         plan = self.engine.plan(dialect.provider, call, tenant)
         return plan if isinstance(plan, Failure) else (call, plan)
 
-    async def _fail(self, dialect: _Dialect, send: Send, failure: Failure, base: list[Header], request_id: str) -> None:
+    async def _fail(
+        self, dialect: ChatRoute, send: Send, failure: Failure, base: list[Header], request_id: str
+    ) -> None:
         headers = list(base)
         if failure.decision is not None:
-            headers += dialect.limit_headers(failure.decision) + retry_after_headers(failure.decision.retry_after_s)
+            headers += dialect.limit_headers(failure.decision)
+            if dialect.provider != "gemini":  # Gemini says when to retry in the body (RetryInfo), not a header
+                headers += retry_after_headers(failure.decision.retry_after_s)
         self.stats.answered(failure.status)
         await send_bytes(send, failure.status, dialect.error_body(failure, request_id), headers)
 
     async def _deliver(
         self,
-        dialect: _Dialect,
+        dialect: ChatRoute,
         call: ParsedCall,
         plan: Plan,
         base: list[Header],
@@ -327,7 +316,7 @@ class EmulatorApp:
         finally:
             gone.cancel()
 
-    async def _scripted_cut(self, step: Step, dialect: _Dialect, send: Send, gone: asyncio.Future[None]) -> bool:
+    async def _scripted_cut(self, step: Step, dialect: ChatRoute, send: Send, gone: asyncio.Future[None]) -> bool:
         """Play a scripted mid-stream fault; False when the stream ends here."""
         if step.kind == "malformed":
             await send_piece(send, MALFORMED)
@@ -339,7 +328,9 @@ class EmulatorApp:
                 await asyncio.wait_for(asyncio.shield(gone), self.config.faults.hang_s)
         return step.kind not in ("drop", "stall", "error_event")
 
-    async def _hang(self, dialect: _Dialect, send: Send, receive: Receive, base: list[Header], request_id: str) -> None:
+    async def _hang(
+        self, dialect: ChatRoute, send: Send, receive: Receive, base: list[Header], request_id: str
+    ) -> None:
         """Answer nothing until the client gives up (or ``hang_s`` passes, then a 500)."""
         try:
             await asyncio.wait_for(until_disconnect(receive), self.config.faults.hang_s)

@@ -98,13 +98,13 @@ def embed(data: object, seed: int) -> Embedded | Failure:
     if sum(counts) > MAX_REQUEST_TOKENS:
         return bad(f"Requested {sum(counts)} tokens; at most {MAX_REQUEST_TOKENS} per request.", "input")
     full = model.dimensions
-    vectors = [_shorten(vector(seed, model.name, item, full), dims) for item in request.inputs]
+    vectors = [shorten(vector(seed, model.name, item, full), dims) for item in request.inputs]
     response = EmbeddingResponse(model=model.name, vectors=vectors, usage=Usage(sum(counts)))
     body = dumps(wire.encode_response(response, data.get("encoding_format") or "float")).encode()
     return Embedded(body, model.name, sum(counts))
 
 
-def _shorten(full: list[float], dimensions: int | None) -> list[float]:
+def shorten(full: list[float], dimensions: int | None) -> list[float]:
     if dimensions is None or dimensions >= len(full):
         return full
     head = full[:dimensions]

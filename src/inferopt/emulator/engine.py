@@ -201,7 +201,7 @@ class Engine:
             return Failure(500, "server_error", model=call.model)
 
         salt = tenant + profile.name.encode()
-        if provider == "openai":
+        if provider != "anthropic":  # OpenAI and Gemini cache a prompt's prefix by themselves (implicit)
             cache = CacheUsage(read=self.openai_cache.cached_tokens(salt, call.runs, profile.min_cacheable_tokens))
         else:
             cache = self.anthropic_cache.usage(

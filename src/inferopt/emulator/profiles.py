@@ -25,8 +25,8 @@ from typing import Any, Literal, cast
 
 from inferopt.errors import ConfigError
 
-Provider = Literal["openai", "anthropic"]
-PROVIDERS: tuple[Provider, ...] = ("openai", "anthropic")
+Provider = Literal["openai", "anthropic", "gemini"]
+PROVIDERS: tuple[Provider, ...] = ("openai", "anthropic", "gemini")
 WILDCARD = "*"
 # Dated model ids (claude-sonnet-4-5-20250929, gpt-4o-2024-08-06) resolve to their family profile.
 _DATE_SUFFIX = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2})$")

@@ -37,7 +37,7 @@ from inferopt.providers.http1 import Http1Session
 from inferopt.providers.proxy import proxy_for
 from inferopt.tokens import count_request_tokens, count_tokens
 from inferopt.types import ChatRequest, ChatResponse, StreamDone, StreamEvent
-from inferopt.wire.common import ErrorDetail, StreamErrorEvent, WireError
+from inferopt.wire.common import ErrorDetail, Refused, StreamErrorEvent, WireError
 from inferopt.wire.sse import Decoder, ServerSentEvent
 
 EMULATED_HEADER = "x-inferopt-emulated"
@@ -192,6 +192,10 @@ def transport_error(provider: Provider, model: str, exc: TransportFailure) -> Pr
 
 def wire_error(provider: Provider, model: str, exc: WireError) -> ProviderError:
     """The one boundary where a codec's private failure becomes an error of the public tree."""
+    if isinstance(exc, Refused):  # the provider's own refusal, as final as a 400
+        return ProviderHTTPError(
+            provider.redact(str(exc)), status=400, provider=provider.name, model=model, error_type="content_filter"
+        )
     if isinstance(exc, StreamErrorEvent):
         kind = f" ({exc.detail.type})" if exc.detail.type else ""
         return ProviderError(
@@ -271,6 +275,10 @@ class HTTPChatModel:
     def _headers(self) -> dict[str, str]:
         raise NotImplementedError
 
+    def _path(self, request: ChatRequest, stream: bool) -> str:
+        """Where to POST ``request`` (Gemini names the model and the streaming in the path)."""
+        return self.path
+
     def _body(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -301,7 +309,7 @@ class HTTPChatModel:
         """Send the request unstreamed; return the response headers and its parsed JSON body."""
         body = json.dumps(self._body(request, False)).encode()
         try:
-            status, headers, content = await self.provider.http.post(self.path, body, self._headers())
+            status, headers, content = await self.provider.http.post(self._path(request, False), body, self._headers())
         except TransportFailure as exc:
             raise transport_error(self.provider, request.model, exc) from exc
         if status >= 400:
@@ -313,7 +321,7 @@ class HTTPChatModel:
         """A streamed response with a success status; leaving the block closes the connection."""
         body = json.dumps(self._body(request, True)).encode()
         try:
-            async with self.provider.http.stream(self.path, body, self._headers()) as response:
+            async with self.provider.http.stream(self._path(request, True), body, self._headers()) as response:
                 if response.status >= 400:
                     self._raise_for(request, response.status, response.headers, await response.aread())
                 yield response

@@ -33,6 +33,15 @@ class StreamCut(WireError):
     """The stream ended before its final event: the connection dropped mid-answer."""
 
 
+class Refused(WireError):
+    """A 200 answer that refuses the request (Gemini's blocked prompt): the provider's own error,
+    not a fault another attempt would fix."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class StreamErrorEvent(WireError):
     """The provider sent an error event inside a stream that had started."""
 
