@@ -160,3 +160,42 @@ def replay_agreement_cascade(data: Outcomes, stages: Sequence[AgreementStage]) -
                 break
     n = len(data)
     return OperatingPoint(0.0, correct / n, cost / n, {m: c / n for m, c in calls.items()}), chosen
+
+
+def _quantile(sorted_values: Sequence[float], q: float) -> float:
+    """Linear-interpolated quantile (numpy's and pandas' default)."""
+    pos = q * (len(sorted_values) - 1)
+    low = int(pos)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low)
+
+
+def routellm_apgr(data: Outcomes, strong_scores: Sequence[float], bins: int = 10) -> tuple[float, list[OperatingPoint]]:
+    """APGR exactly as RouteLLM's ``evals/evaluate.py`` computes it, and its points.
+
+    The router's per-row scores for the strong model (RouteLLM's "strong win rate") are cut at
+    their ``bins`` quantiles (``pd.qcut(..., retbins=True)``): each edge sends the rows scoring at
+    least it (the last edge: above it) to the strong model. APGR is the trapezoid area under
+    accuracy over the strong-call share, minus the weak model's, over the strong's minus the weak's.
+    Two-model data only.
+    """
+    if len(data.models) != 2 or len(strong_scores) != len(data):
+        raise InvalidArgumentError("RouteLLM's APGR needs two-model data and one score per row")
+    weak, strong = weak_and_strong(data)
+    edges = [_quantile(sorted(strong_scores), i / bins) for i in range(bins + 1)]
+    points = []
+    for i, edge in enumerate(edges):
+        last = i == len(edges) - 1
+        choices = [strong if (s > edge if last else s >= edge) else weak for s in strong_scores]
+        points.append(replay(data, choices, edge))
+    points.sort(key=lambda p: p.call_share[data.models[strong]])
+    shares = [p.call_share[data.models[strong]] for p in points]
+    area = sum(
+        (x1 - x0) * (a.accuracy + b.accuracy) / 2
+        for x0, x1, a, b in zip(shares, shares[1:], points, points[1:], strict=False)
+    )
+    span = shares[-1] - shares[0]
+    q_weak, q_strong = data.mean_accuracy(data.models[weak]), data.mean_accuracy(data.models[strong])
+    if span <= 0 or q_strong == q_weak:
+        raise InvalidArgumentError("RouteLLM's APGR is undefined: the scores do not vary or the models tie")
+    return (area - q_weak * span) / ((q_strong - q_weak) * span), points
