@@ -7,7 +7,7 @@ import random
 import pytest
 
 from inferopt.routing.data import Outcomes
-from inferopt.routing.evaluate import OperatingPoint, routellm_apgr
+from inferopt.routing.evaluate import OperatingPoint, oracle_curve_report, routellm_apgr
 from inferopt.routing.summary import arena_score, cost_to_reach, measured_cost_to_reach
 
 
@@ -53,3 +53,10 @@ def test_arena_score_rewards_accuracy_and_cheapness_on_routerarenas_range() -> N
     assert arena_score(0.8, 200 / 1000) == 0.0  # c_max: cost score 0
     assert arena_score(0.8, 0.001) > arena_score(0.7, 0.001)
     assert arena_score(0.8, 0.001) > arena_score(0.8, 0.01)
+
+
+def test_oracle_curve_sends_the_rows_where_strong_gains_first() -> None:
+    # weak right on 0-1, strong right on 0-2: only row 2 gains, so 25% of strong calls reach the top.
+    data = _two_model_data([(1, 1), (1, 1), (0, 1), (0, 0)])
+    curve = {p.knob: p.accuracy for p in oracle_curve_report(data, steps=4).points}
+    assert curve == {0.0: 0.5, 0.25: 0.75, 0.5: 0.75, 0.75: 0.75, 1.0: 0.75}

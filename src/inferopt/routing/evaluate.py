@@ -71,6 +71,18 @@ def oracle_report(data: Outcomes) -> RouterReport:
     return RouterReport("oracle", [replay(data, choices)])
 
 
+def oracle_curve_report(data: Outcomes, steps: int = 20) -> RouterReport:
+    """Two models: the best any router can do with a share ``s`` of strong calls (RouteLLM's
+    ``get_optimal_accuracy``): the rows where the strong model gains most go to it first."""
+    weak, strong = weak_and_strong(data)
+    order = sorted(range(len(data)), key=lambda i: data.correct[i][weak] - data.correct[i][strong])
+    points = []
+    for step in range(steps + 1):
+        chosen = set(order[: round(step / steps * len(data))])
+        points.append(replay(data, [strong if i in chosen else weak for i in range(len(data))], step / steps))
+    return RouterReport("oracle curve", points)
+
+
 def weak_and_strong(data: Outcomes) -> tuple[int, int]:
     """Indices of the cheapest model and of the most accurate one (ties: the cheaper)."""
     weak = min(range(len(data.models)), key=lambda j: data.mean_cost(data.models[j]))
@@ -113,8 +125,11 @@ def add_metrics(report: RouterReport, data: Outcomes) -> None:
 
 
 def evaluate(data: Outcomes, routers: dict[str, tuple[Decide, Sequence[float]]], seed: int = 0) -> list[RouterReport]:
-    """Reports for every single model, the random router, the oracle and each given router, with metrics."""
+    """Reports for every single model, the random router, the oracle (with two models also the oracle's
+    curve over the strong-call share) and each given router, with metrics."""
     reports = [*single_model_reports(data), random_router_report(data, seed), oracle_report(data)]
+    if len(data.models) == 2:
+        reports.append(oracle_curve_report(data))
     reports += [router_report(name, data, decide, knobs) for name, (decide, knobs) in routers.items()]
     for report in reports:
         if len(report.points) > 1:  # a single operating point has no curve to measure

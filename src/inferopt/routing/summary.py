@@ -23,6 +23,7 @@ from inferopt.routing.data import Outcomes
 from inferopt.routing.evaluate import OperatingPoint, RouterReport, weak_and_strong
 from inferopt.routing.metrics import Point, upper_hull
 
+REFERENCES = ("oracle", "oracle curve", "random")
 ARENA_BETA = 0.1
 ARENA_COST_RANGE = (0.0044, 200.0)  # USD per 1,000 queries, RouterArena's normalisation
 
@@ -87,7 +88,7 @@ def evaluation_summary(reports: Sequence[RouterReport], data: Outcomes, budget_s
                 else None,
                 "measured_cost_per_query": measured_cost_to_reach(report.points, ref.accuracy),
             }
-        kind = "model" if report in singles else "reference" if report.name in ("oracle", "random") else "router"
+        kind = "model" if report in singles else "reference" if report.name in REFERENCES else "router"
         entries.append(
             {
                 "name": report.name,
