@@ -174,3 +174,23 @@ def test_dataframe_pickle_without_pandas_says_how_to_read_it(tmp_path: Path) -> 
     frame.write_bytes(b"\x80\x04cpandas.core.frame\nDataFrame\n)\x81.")
     with pytest.raises(OutcomeDataError, match=r"needs pandas \(pip install pandas\)"):
         read_outcomes(frame)
+
+
+def test_routerbench_and_mt_bench_errors_name_the_row(tmp_path: Path) -> None:
+    lines = MINI.read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[3].split(",")
+    cells[header.index("gpt-4o|total_cost")] = "cheap"
+    bad = tmp_path / "bad_routerbench.csv"
+    bad.write_text("\n".join([lines[0], lines[1], lines[2], ",".join(cells)]) + "\n")
+    result = CliRunner().invoke(cli, ["route", "eval", str(bad)])
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+    assert "row 4, column 'gpt-4o|total_cost' holds 'cheap', expected a number" in result.output
+    mt = tmp_path / "mt_bench"
+    mt.mkdir()
+    (mt / "question.jsonl").write_text(json.dumps({"question_id": 1, "turns": ["a", "b"]}) + "\n")
+    (mt / "judgements.jsonl").write_text(
+        json.dumps({"question_id": 1, "model": "gpt-4-1106-preview", "turn": 1}) + "\n"
+    )
+    with pytest.raises(OutcomeDataError, match=r"judgement 1 has no 'user_prompt'"):
+        read_outcomes(mt)

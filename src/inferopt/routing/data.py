@@ -163,10 +163,10 @@ def read_routerbench(paths: Iterable[str | Path], *, with_answers: bool = False)
                 models = file_models
             elif set(models) != set(file_models):
                 raise OutcomeDataError(f"{path}: its models differ from the first file's; evaluate files separately")
-            for row in reader:
-                prompts.append(prompt_text(row["prompt"]))
-                correct.append(tuple(_number(row.get(m), path, m) for m in models))
-                cost.append(tuple(_number(row.get(m + COST_SUFFIX), path, m + COST_SUFFIX) for m in models))
+            for line, row in enumerate(reader, 2):
+                prompts.append(prompt_text(row["prompt"] or ""))
+                correct.append(tuple(_number(row.get(m), path, line, m) for m in models))
+                cost.append(tuple(_number(row.get(m + COST_SUFFIX), path, line, m + COST_SUFFIX) for m in models))
                 groups.append(row.get("eval_name") or path.stem)
                 if with_answers:
                     answers.append(tuple(prompt_text(row.get(m + RESPONSE_SUFFIX) or "") for m in models))
@@ -240,10 +240,12 @@ def _csv_files(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def _number(cell: str | None, path: Path, column: str) -> float:
+def _number(cell: str | None, path: Path, line: int, column: str) -> float:
     if cell is None or cell.strip() in ("", "nan"):
         return 0.0  # RouterBench leaves a few cells empty: no answer recorded is not a correct answer
     try:
         return float(cell)
     except ValueError:
-        raise OutcomeDataError(f"{path}: column {column!r} holds {cell[:40]!r}, expected a number") from None
+        raise OutcomeDataError(
+            f"{path}: row {line}, column {column!r} holds {cell[:40]!r}, expected a number"
+        ) from None

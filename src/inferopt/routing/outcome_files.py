@@ -13,6 +13,7 @@ It sits above every reader, so none imports another back.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from inferopt.errors import OutcomeDataError
@@ -36,6 +37,8 @@ def read_outcomes(path: str | Path, *, with_answers: bool = False) -> Outcomes:
         return _read(path, with_answers)
     except UnicodeDecodeError:
         raise OutcomeDataError(f"{path}: not UTF-8 text; outcome files are CSV, JSONL or RouterBench pickles") from None
+    except csv.Error as exc:
+        raise OutcomeDataError(f"{path}: not a readable CSV ({exc})") from None
 
 
 def _read(path: Path, with_answers: bool) -> Outcomes:
