@@ -194,3 +194,29 @@ def test_routerbench_and_mt_bench_errors_name_the_row(tmp_path: Path) -> None:
     )
     with pytest.raises(OutcomeDataError, match=r"judgement 1 has no 'user_prompt'"):
         read_outcomes(mt)
+
+
+def test_a_router_is_scored_on_the_models_it_shares_with_the_file(tmp_path: Path) -> None:
+    saved = tmp_path / "r.npz"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["route", "train", str(MINI), "--out", str(saved), "--k", "5"]).exit_code == 0
+    mini = read_outcomes(MINI)
+    two = tmp_path / "two.jsonl"
+    _write_generic(mini.with_models(["gpt-4o-mini", "gpt-4o"]), range(60), two)
+    result = runner.invoke(cli, ["route", "eval", str(two), "--router", str(saved), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["models"] == ["gpt-4o-mini", "gpt-4o"] and summary["data"]["dropped_seen_in_training"] == {
+        str(saved): 30
+    }
+    router = next(e for e in summary["entries"] if e["name"] == "r")
+    assert all(set(p["call_share"]) <= {"gpt-4o-mini", "gpt-4o"} for p in router["points"])
+    assert "apgr_routellm" in router["metrics"]  # two models: RouteLLM's metric applies
+    strangers = tmp_path / "strangers.jsonl"
+    strangers.write_text(
+        "".join(
+            json.dumps({"prompt": f"q{i}", "model": m, "score": 1, "cost": 0.1}) + "\n" for i in range(3) for m in "xy"
+        )
+    )
+    refused = runner.invoke(cli, ["route", "eval", str(strangers), "--router", str(saved)])
+    assert refused.exit_code == 1 and "share fewer than two" in refused.output
