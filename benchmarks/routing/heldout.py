@@ -13,6 +13,8 @@ mixes and the oracle. Reported per dataset and seed:
 - RouteLLM MMLU and GSM8K (Mixtral vs GPT-4), MT-Bench: APGR on the dense curve and as RouteLLM's
   `evals/evaluate.py` computes it (ten quantile bins of the router's strong-model score,
   trapezoids over the strong-call share), against RouteLLM's best published MMLU APGR 0.603;
+- on every dataset, APGR by cost (mean PGR of the curve's hull from the cheapest model's cost to
+  the most accurate model's);
 - RouterArena's summary (accuracy, cost per 1,000 queries, combined score) of each router.
 
 Default: seeds 0-2, the kNN routers and one learned answer cascade (about 30 s on 2 cores).
@@ -36,6 +38,7 @@ from inferopt.cli.main import cli
 REPO = Path(__file__).resolve().parents[2]
 CASCADE = "mistralai/mixtral-8x7b-chat+zero-one-ai/Yi-34B-Chat>gpt-4-1106-preview"
 ROUTELLM_BEST_MMLU = 0.603  # RouteLLM (Ong et al. 2024), best router on MMLU, as ../shared/data/README.md cites
+WIDTHS = (13, 9, 9, 6, 8, 8, 6)
 RUNS = {  # dataset -> (path under --data, extra `route eval` arguments)
     "RouterBench": ("routerbench", ["--train-fraction", "0.5", "--answer-cascade", CASCADE]),
     "MMLU": ("routellm/mmlu", ["--train-fraction", "0.5", "--cost-estimate", "mean"]),
@@ -66,19 +69,21 @@ def report(name: str, seed: int, summary: dict[str, Any]) -> None:
     cost = strong["cost_per_query"]
     rows = summary["rows"]
     print(f"\n{name}, seed {seed}: {rows} held-out rows; {strongest} {strong['accuracy']:.3f} at ${cost * 1000:.3f}/1k")
-    print(
-        f"{'router':52} {'reaches it at':>13} {'best@30%':>9} {'best@50%':>9} {'APGR':>6} {'APGR RL':>8} {'arena':>6}"
-    )
+    heads = ("reaches it at", "best@30%", "best@50%", "APGR", "APGR RL", "by cost", "arena")
+    print(f"{'router':52} " + " ".join(f"{h:>{w}}" for h, w in zip(heads, WIDTHS, strict=True)))
     for entry in summary["entries"]:
         if entry["kind"] == "model" and entry["name"] != strongest:
             continue
         metrics = entry["metrics"]
         reach = entry["cost_to_reach"][strongest]["share_of_its_cost"]
-        print(
-            f"{entry['name'][:52]:52} {fmt(reach, '{:.1%}', 'never'):>13} {fmt(best_within(entry, 0.3 * cost)):>9} "
-            f"{fmt(best_within(entry, 0.5 * cost)):>9} {fmt(metrics.get('apgr')):>6} "
-            f"{fmt(metrics.get('apgr_routellm')):>8} {entry['routerarena']['score']:6.3f}"
+        cells = (
+            fmt(reach, "{:.1%}", "never"),
+            fmt(best_within(entry, 0.3 * cost)),
+            fmt(best_within(entry, 0.5 * cost)),
+            *(fmt(metrics.get(m)) for m in ("apgr", "apgr_routellm", "apgr_by_cost")),
+            f"{entry['routerarena']['score']:.3f}",
         )
+        print(f"{entry['name'][:52]:52} " + " ".join(f"{c:>{w}}" for c, w in zip(cells, WIDTHS, strict=True)))
 
 
 def main() -> None:

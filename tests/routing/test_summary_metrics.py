@@ -8,6 +8,7 @@ import pytest
 
 from inferopt.routing.data import Outcomes
 from inferopt.routing.evaluate import OperatingPoint, oracle_curve_report, routellm_apgr
+from inferopt.routing.metrics import Point, apgr_by_cost
 from inferopt.routing.summary import arena_score, cost_to_reach, measured_cost_to_reach
 
 
@@ -60,3 +61,10 @@ def test_oracle_curve_sends_the_rows_where_strong_gains_first() -> None:
     data = _two_model_data([(1, 1), (1, 1), (0, 1), (0, 0)])
     curve = {p.knob: p.accuracy for p in oracle_curve_report(data, steps=4).points}
     assert curve == {0.0: 0.5, 0.25: 0.75, 0.5: 0.75, 0.75: 0.75, 1.0: 0.75}
+
+
+def test_apgr_by_cost_is_half_for_a_straight_mix_and_one_for_the_strong_accuracy_at_the_weak_cost() -> None:
+    weak, strong = Point(1.0, 0.5), Point(3.0, 0.9)
+    assert apgr_by_cost([Point(2.0, 0.7)], weak, strong) == pytest.approx(0.5)  # on the straight line
+    assert apgr_by_cost([Point(1.0, 0.9)], weak, strong) == pytest.approx(1.0)
+    assert apgr_by_cost([Point(2.0, 0.9)], weak, strong) == pytest.approx(0.75)  # halfway there, then flat

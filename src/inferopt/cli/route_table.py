@@ -18,7 +18,7 @@ def summary_table(summary: dict[str, Any]) -> Table:
     budget = summary["budget"]["share_of_strongest_cost"]
     two = len(summary["models"]) == 2
     table = Table(title=f"operating point: the best within {budget:.0%} of {strongest}'s cost per query")
-    columns = ["router", "accuracy", "cost/query", "vs strongest", "calls (top 3)", "AIQ"]
+    columns = ["router", "accuracy", "cost/query", "vs strongest", "calls (top 3)", "AIQ", "APGR (cost)"]
     columns += ["APGR", "APGR (RouteLLM)", "CPT(50%)"] if two else []
     columns += [f"reaches {strongest.rsplit('/', 1)[-1]} at", "cost/1k", "arena", "rank"]
     for column in columns:
@@ -35,7 +35,7 @@ def summary_table(summary: dict[str, Any]) -> Table:
             f"{point['cost_per_query'] / strong_cost:.1%}" if strong_cost else "-",
             ", ".join(f"{m.rsplit('/', 1)[-1]} {s:.0%}" for m, s in shares),
         ]
-        keys = ("aiq", "apgr", "apgr_routellm", "cpt50") if two else ("aiq",)
+        keys = ("aiq", "apgr_by_cost", "apgr", "apgr_routellm", "cpt50") if two else ("aiq", "apgr_by_cost")
         cells += [f"{metrics[m]:.3f}" if m in metrics else "-" for m in keys]
         arena = entry["routerarena"]
         cells += [

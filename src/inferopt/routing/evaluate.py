@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from inferopt.errors import InvalidArgumentError
 from inferopt.routing.data import Outcomes
-from inferopt.routing.metrics import Point, aiq, apgr, cpt
+from inferopt.routing.metrics import Point, aiq, apgr, apgr_by_cost, cpt
 
 # A replay: the model index each row is sent to, at one knob setting.
 Decide = Callable[[float], Sequence[int]]
@@ -109,7 +109,8 @@ def router_report(name: str, data: Outcomes, decide: Decide, knobs: Sequence[flo
 
 
 def add_metrics(report: RouterReport, data: Outcomes) -> None:
-    """AIQ over the single models' cost range; with two models also APGR and CPT(50%)/CPT(80%)."""
+    """AIQ over the single models' cost range, APGR by cost (any number of models); with two models
+    also APGR and CPT(50%)/CPT(80%)."""
     singles = single_model_reports(data)
     costs = [s.points[0].cost_per_query for s in singles]
     weak, strong = weak_and_strong(data)
@@ -118,6 +119,11 @@ def add_metrics(report: RouterReport, data: Outcomes) -> None:
     report.metrics["aiq"] = aiq(points, min(costs), max(costs))
     q_weak = singles[weak].points[0].accuracy
     q_strong = singles[strong].points[0].accuracy
+    weak_point, strong_point = (
+        Point(singles[j].points[0].cost_per_query, singles[j].points[0].accuracy) for j in (weak, strong)
+    )
+    if q_strong != q_weak and strong_point.cost > weak_point.cost:
+        report.metrics["apgr_by_cost"] = apgr_by_cost(points, weak_point, strong_point)
     if len(data.models) == 2 and q_strong != q_weak:
         report.metrics["apgr"] = apgr(points, q_weak, q_strong)
         report.metrics["cpt50"] = cpt(points, q_weak, q_strong, 0.5)
