@@ -33,14 +33,15 @@ def test_quality_is_the_mean_gpt4_judge_score_of_both_turns_over_ten() -> None:
 
 
 def test_route_eval_on_mt_bench_reports_apgr_and_learns_which_questions_need_gpt4() -> None:
-    result = CliRunner().invoke(cli, ["route", "eval", str(FIXTURE), "--k", "3", "--train-fraction", "0.5"])
+    args = ["route", "eval", str(FIXTURE), "--k", "3", "--train-fraction", "0.5", "--json"]
+    result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    cells = {line.split("│")[1].strip(): line.split("│") for line in result.output.splitlines() if "│" in line}
-    apgr, cpt80 = float(cells["knn"][-4]), float(cells["knn"][-2])
+    entries = {e["name"]: e for e in json.loads(result.output)["entries"]}
+    knn = entries["knn"]["metrics"]
     # Math questions (the big quality gap) go to GPT-4 first: 80% of the gap at about the math share.
-    assert apgr > float(cells["random"][-4]) + 0.1
-    assert cpt80 < 0.6
-    assert float(cells["oracle"][2]) == pytest.approx(0.950, abs=0.001)  # the best score per question
+    assert knn["apgr"] > entries["random"]["metrics"]["apgr"] + 0.1
+    assert knn["cpt80"] < 0.6
+    assert entries["oracle"]["operating_point"]["accuracy"] == pytest.approx(0.950, abs=0.001)  # best per question
 
 
 def test_a_question_without_both_judged_turns_is_a_clear_error(tmp_path: Path) -> None:

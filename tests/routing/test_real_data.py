@@ -5,6 +5,7 @@ Splits are seeded and disjoint: the router never sees an evaluation row.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,3 +47,18 @@ def test_routerbench_knn_beats_every_model_within_30_percent_of_gpt4_cost(shared
     affordable = [p for p in affordable if p.cost_per_query <= budget]
     assert best.accuracy > max(p.accuracy for p in affordable) + 0.03
     assert reports["knn"].metrics["aiq"] > reports["random"].metrics["aiq"]
+
+
+def test_mmlu_apgr_computed_as_routellm_does_beats_its_best_published(shared_data: Callable[..., Path]) -> None:
+    from click.testing import CliRunner
+
+    from inferopt.cli.main import cli
+
+    args = ["route", "eval", str(shared_data("routellm", "mmlu")), "--cost-estimate", "mean", "--json"]
+    result = CliRunner().invoke(cli, args)  # half the prompts train, the other half is scored
+    assert result.exit_code == 0, result.output
+    entries = {e["name"]: e for e in json.loads(result.output)["entries"]}
+    assert entries["knn"]["metrics"]["apgr_routellm"] > 0.603  # RouteLLM's best published router on MMLU
+    assert entries["random"]["metrics"]["apgr"] == pytest.approx(0.5, abs=0.02)
+    # The oracle curve bounds every router: no APGR can exceed it.
+    assert entries["oracle curve"]["metrics"]["apgr"] > entries["knn"]["metrics"]["apgr"]

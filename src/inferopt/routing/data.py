@@ -85,10 +85,13 @@ class Outcomes:
         """A seeded split into (train, test) with disjoint prompts, stratified by group.
 
         Rows with the same prompt text (MMLU repeats a few questions) always land on the same side,
-        so no evaluation prompt is ever seen in training.
+        so no evaluation prompt is ever seen in training. ``1.0`` puts every row in train (to evaluate
+        on another file), ``0.0`` every row in test.
         """
-        if not 0.0 < train_fraction < 1.0:
-            raise InvalidArgumentError(f"train_fraction must be between 0 and 1 (got {train_fraction})")
+        if not 0.0 <= train_fraction <= 1.0:
+            raise InvalidArgumentError(
+                f"train_fraction must be between 0 and 1 (got {train_fraction}); 1.0 trains on every row"
+            )
         rng = random.Random(seed)
         rows_of: dict[str, list[int]] = {}
         by_group: dict[str, list[str]] = {}
@@ -160,10 +163,10 @@ def read_routerbench(paths: Iterable[str | Path], *, with_answers: bool = False)
                 models = file_models
             elif set(models) != set(file_models):
                 raise OutcomeDataError(f"{path}: its models differ from the first file's; evaluate files separately")
-            for row in reader:
-                prompts.append(prompt_text(row["prompt"]))
-                correct.append(tuple(_number(row.get(m), path, m) for m in models))
-                cost.append(tuple(_number(row.get(m + COST_SUFFIX), path, m + COST_SUFFIX) for m in models))
+            for line, row in enumerate(reader, 2):
+                prompts.append(prompt_text(row["prompt"] or ""))
+                correct.append(tuple(_number(row.get(m), path, line, m) for m in models))
+                cost.append(tuple(_number(row.get(m + COST_SUFFIX), path, line, m + COST_SUFFIX) for m in models))
                 groups.append(row.get("eval_name") or path.stem)
                 if with_answers:
                     answers.append(tuple(prompt_text(row.get(m + RESPONSE_SUFFIX) or "") for m in models))
@@ -186,7 +189,7 @@ def read_routellm_mmlu(folder: str | Path, contaminated: str | Path | None = Non
         raise OutcomeDataError(f"{folder}: no mmlu_*.csv files (expected RouteLLM's routellm/evals/mmlu layout)")
     if contaminated is None and (folder.parent / "mmlu_contaminated_prompts.jsonl").exists():
         contaminated = folder.parent / "mmlu_contaminated_prompts.jsonl"
-    dropped = _contaminated_prompts(Path(contaminated)) if contaminated else set()
+    dropped = contaminated_prompts(Path(contaminated)) if contaminated else set()
     models = (MMLU_WEAK, MMLU_STRONG)
     prompts: list[str] = []
     correct: list[tuple[float, ...]] = []
@@ -194,7 +197,13 @@ def read_routellm_mmlu(folder: str | Path, contaminated: str | Path | None = Non
     groups: list[str] = []
     for path in files:
         with path.open(newline="", encoding="utf-8") as f:
-            for row in csv.DictReader(f):
+            reader = csv.DictReader(f)
+            missing = [c for c in ("prompt", *models) if c not in (reader.fieldnames or [])]
+            if missing:
+                raise OutcomeDataError(
+                    f"{path}: no column {missing[0]!r} (RouteLLM's MMLU files have prompt, {', '.join(models)})"
+                )
+            for row in reader:
                 prompt = row["prompt"]
                 if prompt in dropped:
                     continue
@@ -206,10 +215,21 @@ def read_routellm_mmlu(folder: str | Path, contaminated: str | Path | None = Non
     return Outcomes(tuple(prompts), models, tuple(correct), tuple(cost), tuple(groups))
 
 
-def _contaminated_prompts(path: Path) -> set[str]:
+def contaminated_prompts(path: Path) -> set[str]:
+    """The ``eval_prompt`` of every line of a RouteLLM ``contaminated_prompts.jsonl`` (prompts of the
+    benchmark that leaked into RouteLLM's training data, ``train_prompt``)."""
+    out: set[str] = set()
     with path.open(encoding="utf-8") as f:
-        # "eval_prompt" is the MMLU prompt that leaked into RouteLLM's training data ("train_prompt").
-        return {json.loads(line)["eval_prompt"] for line in f if line.strip()}
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                out.add(json.loads(line)["eval_prompt"])
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise OutcomeDataError(
+                    f"{path}: line {number} has no 'eval_prompt' (expected RouteLLM's contaminated-prompt list)"
+                ) from None
+    return out
 
 
 def _csv_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -220,10 +240,12 @@ def _csv_files(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def _number(cell: str | None, path: Path, column: str) -> float:
+def _number(cell: str | None, path: Path, line: int, column: str) -> float:
     if cell is None or cell.strip() in ("", "nan"):
         return 0.0  # RouterBench leaves a few cells empty: no answer recorded is not a correct answer
     try:
         return float(cell)
     except ValueError:
-        raise OutcomeDataError(f"{path}: column {column!r} holds {cell[:40]!r}, expected a number") from None
+        raise OutcomeDataError(
+            f"{path}: row {line}, column {column!r} holds {cell[:40]!r}, expected a number"
+        ) from None

@@ -7,6 +7,9 @@ Two-model settings (RouteLLM, Ong et al. 2024, arXiv 2406.18665), with a weak an
   0% to 100% (trapezoids over the router's curve). A router that sends a random share ``s`` of
   calls to the strong model has PGR = s in expectation, hence APGR = 0.5: that is the check.
 - **CPT(x%)**: the smallest share of strong-model calls at which PGR reaches x%.
+- **APGR by cost** (ours, for any number of models): the mean PGR of the router's hull over cost
+  from the weak (cheapest) model's cost to the strong (most accurate) model's, the curve anchored
+  at both models' points; with two models and costs proportional to calls it is APGR.
 
 Many models (RouterBench, Hu et al. 2024, arXiv 2403.12031):
 
@@ -115,3 +118,11 @@ def aiq(points: Sequence[Point], cost_min: float, cost_max: float) -> float:
             continue  # nothing is achievable below the cheapest point
         area += (x1 - x0) * (hull_quality_at(hull, x0) + hull_quality_at(hull, x1)) / 2
     return area / (cost_max - cost_min)
+
+
+def apgr_by_cost(points: Sequence[Point], weak: Point, strong: Point) -> float:
+    """Mean PGR of the hull of ``points`` plus both models' points, over the cost range weak -> strong."""
+    if strong.cost <= weak.cost:
+        raise InvalidArgumentError("APGR by cost needs the strong model to cost more than the weak one")
+    mean_quality = aiq([*points, weak, strong], weak.cost, strong.cost)
+    return pgr(mean_quality, weak.quality, strong.quality)

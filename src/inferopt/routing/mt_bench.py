@@ -48,17 +48,28 @@ def read_mt_bench(
     folder = Path(folder)
     if not is_mt_bench(folder):
         raise OutcomeDataError(f"{folder}: needs question.jsonl and judgements.jsonl (RouteLLM's evals/mt_bench)")
-    questions = {q["question_id"]: q for q in _jsonl(folder / "question.jsonl")}
+    questions = {}
+    for line, q in enumerate(_jsonl(folder / "question.jsonl"), 1):
+        if not isinstance(q, dict) or "question_id" not in q or len(q.get("turns") or []) < 2:
+            raise OutcomeDataError(f"{folder / 'question.jsonl'}: question {line} needs a question_id and two turns")
+        questions[q["question_id"]] = q
     dropped = set()
     if (folder / "contaminated_prompts.jsonl").is_file():
         dropped = {row["eval_prompt"] for row in _jsonl(folder / "contaminated_prompts.jsonl")}
     # (question, model) -> {turn: (score, answer text)}, GPT-4's judgements only (as RouteLLM).
     judged: dict[tuple[int, str], dict[int, tuple[float, str]]] = {}
-    for row in _jsonl(folder / "judgements.jsonl"):
-        if row.get("judge", ["gpt-4"])[0] != "gpt-4":
-            continue
-        answer = _quoted_answer(row["user_prompt"], int(row["turn"]))
-        judged.setdefault((row["question_id"], row["model"]), {})[int(row["turn"])] = (float(row["score"]), answer)
+    for line, row in enumerate(_jsonl(folder / "judgements.jsonl"), 1):
+        try:
+            if row.get("judge", ["gpt-4"])[0] != "gpt-4":
+                continue
+            answer = _quoted_answer(row["user_prompt"], int(row["turn"]))
+            judged.setdefault((row["question_id"], row["model"]), {})[int(row["turn"])] = (float(row["score"]), answer)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            problem = f"has no {exc}" if isinstance(exc, KeyError) else f"is unusable ({exc})"
+            raise OutcomeDataError(
+                f"{folder / 'judgements.jsonl'}: judgement {line} {problem}; each needs question_id, model, turn, "
+                "score and user_prompt"
+            ) from None
     models = tuple(sorted({model for _, model in judged}, key=lambda m: prices.get(m, 0.0)))
     unpriced = [m for m in models if m not in prices]
     if unpriced:

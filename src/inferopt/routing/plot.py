@@ -36,8 +36,12 @@ def plot_cost_quality(reports: Sequence[RouterReport], path: str | Path, title: 
             ax.scatter(xs, ys, marker="*", s=150, color="gold", edgecolor="black", label="oracle", zorder=3)
         else:
             order = sorted(range(len(xs)), key=xs.__getitem__)
-            style = "--" if report.name == "random" else "-"
+            style = {"random": "--", "oracle curve": ":"}.get(report.name, "-")
             ax.plot([xs[i] for i in order], [ys[i] for i in order], style, marker=".", label=report.name)
+    singles = [r for r in reports if len(r.points) == 1 and r.name != "oracle" and not r.name.startswith("cascade")]
+    if singles:  # the strongest model's accuracy: where a curve crosses it is the table's "reaches it at"
+        best = max(singles, key=lambda r: r.points[0].accuracy)
+        ax.axhline(best.points[0].accuracy, color="red", linestyle=":", linewidth=1, label=f"{best.name} accuracy")
     ax.set_xscale("log")
     ax.set_xlabel("cost per query (USD, log scale)")
     ax.set_ylabel("accuracy")
