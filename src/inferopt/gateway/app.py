@@ -254,8 +254,7 @@ class GatewayApp:
                 estimate = estimate_of(request, route.model, self.client.catalog, self._default_output_tokens)
                 estimate = estimate.times(parsed.n)  # each of n choices may spend as much
                 reservation = await self.keys.admit(key, estimate.usd, estimate.tokens, self._clock())
-                if key.cache_namespace:
-                    request.options["namespace"] = key.cache_namespace
+                request.options["namespace"] = key.namespace  # a tenant reads only its own answers
             if parsed.stream:
                 return await self._stream(dialect, parsed, route.model, estimate, reservation, receive, send)
             if parsed.n > 1:
