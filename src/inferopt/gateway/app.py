@@ -159,7 +159,10 @@ class GatewayApp:
                 "(the OpenAI SDK's api_key) or 'x-api-key' (the Anthropic SDK's api_key)",
                 code="missing_api_key",
             )
-        key = await self.keys.lookup(secret)
+        try:
+            key = await self.keys.lookup(secret)
+        except InferoptError as exc:  # the key store is down: a 503 JSON error naming it, never a bare 500
+            return problem_for(exc)
         if key is None:
             return Problem(
                 401, "invalid API key: unknown or revoked; ask the gateway operator for a key", code="invalid_api_key"
@@ -203,6 +206,7 @@ class GatewayApp:
                 output_tokens=usage.output_tokens if usage else 0,
                 cache_read_tokens=usage.cache_read_tokens if usage else 0,
                 cache=cache_result(response),
+                limiter_local=limited_locally(response),
             )
 
     async def _parse(self, dialect: Dialect, scope: Scope, receive: Receive) -> ParsedChat | Problem:
@@ -385,6 +389,14 @@ class GatewayApp:
 
     async def _dashboard_data(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send_bytes(send, 200, _json(self.metrics.snapshot()).encode(), [(b"cache-control", b"no-store")])
+
+
+def limited_locally(response: ChatResponse | None) -> bool:
+    """Whether the rate limiter let this answer through on its local buckets (the shared Redis was down).
+    A cache hit was not limited at all: the note it carries is the stored answer's."""
+    if response is None or response.cache in ("hit", "semantic_hit"):
+        return False
+    return response.annotations.get("limiter") == "local"
 
 
 def tenant_of(key: VirtualKey | None) -> str:
