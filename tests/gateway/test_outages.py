@@ -150,3 +150,24 @@ async def test_limiter_configured_to_fail_closed_answers_503(
     status, headers, body = await call(gateway)
     assert_store_unavailable(status, headers, body, "on_redis_down is 'closed'")
     assert emulator.stats.requests_total == before
+
+
+async def test_cache_fails_open_when_its_redis_dies_and_caches_again_once_back(
+    redis_process: Any, gateway_config: Any, start_gateway: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with EmulatorServer(EmulatorConfig(seed=6, overrides=ProfileOverrides(fixed_latency_s=0.0))) as upstream:
+        config = gateway_config(upstream).with_layer("cache", {"url": redis_process.url, "namespace": "outage"})
+        gateway = start_gateway(config=config)
+
+        async def cache_header() -> str | None:
+            status, headers, body = await call(gateway, temperature=0)
+            assert status == 200, body
+            return headers.get("x-inferopt-cache")
+
+        assert [await cache_header(), await cache_header()] == ["miss", "hit"]
+        redis_process.kill()
+        assert [await cache_header(), await cache_header()] == ["miss", "miss"]  # from upstream, no error
+        redis_process.start()  # back, empty
+        assert [await cache_header(), await cache_header()] == ["miss", "hit"]
+        assert upstream.stats.requests_total == 4  # the four misses; the two hits cost nothing
+    no_tracebacks(caplog)
