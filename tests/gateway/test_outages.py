@@ -173,3 +173,16 @@ async def test_cache_fails_open_when_its_redis_dies_and_caches_again_once_back(
         assert [await cache_header(), await cache_header()] == ["miss", "hit"]
         assert upstream.stats.requests_total == 4  # the four misses; the two hits cost nothing
     no_tracebacks(caplog)
+
+
+async def test_a_broken_sqlite_key_store_is_a_json_error_not_bare_text(
+    emulator: EmulatorServer, start_gateway: Any, tmp_path: Any
+) -> None:
+    from inferopt.gateway.keys_sqlite import SQLiteKeyStore
+
+    store = SQLiteKeyStore(str(tmp_path / "keys.db"))
+    await store.aclose()  # every query now fails (as a file deleted or unreadable would)
+    gateway = start_gateway(emulator, keys=store)
+    status, headers, body = await call(gateway, "sk-io-whoever-123456789")
+    assert status == 500 and headers["content-type"].startswith("application/json")
+    assert body["error"]["code"] == "internal" and "see the gateway log" in body["error"]["message"]

@@ -163,6 +163,9 @@ class GatewayApp:
             key = await self.keys.lookup(secret)
         except InferoptError as exc:  # the key store is down: a 503 JSON error naming it, never a bare 500
             return problem_for(exc)
+        except Exception as exc:  # e.g. a SQLite store locked or unreadable: still a JSON error, logged
+            log.error("key store error: %s", redact(repr(exc)))
+            return problem_for(exc)
         if key is None:
             return Problem(
                 401, "invalid API key: unknown or revoked; ask the gateway operator for a key", code="invalid_api_key"
