@@ -224,3 +224,16 @@ class AllAttemptsFailedError(ProviderError):
         """The shortest wait any rate-limited attempt asked for (seconds), if one did."""
         waits = [exc.retry_after for _, exc in self.errors if isinstance(exc, RateLimitedError) and exc.retry_after]
         return min(waits) if waits else None
+
+
+class StoreUnavailableError(InferoptError):
+    """A shared store this call needs (Redis: keys, budgets, a fail-closed limiter) is not answering.
+
+    Nothing was charged and nothing was sent upstream. ``store`` names the store, ``retry_after_s``
+    says when to try again; the gateway answers it as a 503 with ``Retry-After``.
+    """
+
+    def __init__(self, message: str, *, store: str, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.store = store
+        self.retry_after_s = retry_after_s

@@ -5,6 +5,10 @@ Helpers are fixtures (test modules cannot import this file under ``--import-mode
 
 from __future__ import annotations
 
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -88,3 +92,59 @@ def start_gateway() -> Iterator[GatewayFactory]:
     yield start
     for server in running:
         server.stop()
+
+
+class RedisProcess:
+    """A real ``redis-server`` of the test's own on ``port``, to kill and start again (no persistence)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RedisProcess:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.02)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def kill(self) -> None:
+        """SIGKILL: what a crash or an OOM kill does (every client's connection drops at once)."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def redis_process() -> Iterator[RedisProcess]:
+    """A started ``redis-server`` on a free port, killed after the test; skips when it is not installed."""
+    pytest.importorskip("redis", reason="the redis package is not installed (pip install 'inferopt[redis]')")
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not on PATH (apt-get install redis-server) to test Redis outages for real")
+    server = RedisProcess(free_port()).start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def dead_redis_url() -> str:
+    """A Redis URL where nothing listens: a Redis that is down before the gateway starts."""
+    return f"redis://127.0.0.1:{free_port()}/0"
+
+
+@pytest.fixture
+def pick_port() -> Callable[[], int]:
+    """``pick_port()``: a free loopback port (for a process the test starts)."""
+    return free_port

@@ -159,7 +159,13 @@ class GatewayApp:
                 "(the OpenAI SDK's api_key) or 'x-api-key' (the Anthropic SDK's api_key)",
                 code="missing_api_key",
             )
-        key = await self.keys.lookup(secret)
+        try:
+            key = await self.keys.lookup(secret)
+        except InferoptError as exc:  # the key store is down: a 503 JSON error naming it, never a bare 500
+            return problem_for(exc)
+        except Exception as exc:  # e.g. a SQLite store locked or unreadable: still a JSON error, logged
+            log.error("key store error: %s", redact(repr(exc)))
+            return problem_for(exc)
         if key is None:
             return Problem(
                 401, "invalid API key: unknown or revoked; ask the gateway operator for a key", code="invalid_api_key"
@@ -203,6 +209,7 @@ class GatewayApp:
                 output_tokens=usage.output_tokens if usage else 0,
                 cache_read_tokens=usage.cache_read_tokens if usage else 0,
                 cache=cache_result(response),
+                limiter_local=limited_locally(response),
             )
 
     async def _parse(self, dialect: Dialect, scope: Scope, receive: Receive) -> ParsedChat | Problem:
@@ -254,8 +261,7 @@ class GatewayApp:
                 estimate = estimate_of(request, route.model, self.client.catalog, self._default_output_tokens)
                 estimate = estimate.times(parsed.n)  # each of n choices may spend as much
                 reservation = await self.keys.admit(key, estimate.usd, estimate.tokens, self._clock())
-                if key.cache_namespace:
-                    request.options["namespace"] = key.cache_namespace
+                request.options["namespace"] = key.namespace  # a tenant reads only its own answers
             if parsed.stream:
                 return await self._stream(dialect, parsed, route.model, estimate, reservation, receive, send)
             if parsed.n > 1:
@@ -386,6 +392,14 @@ class GatewayApp:
 
     async def _dashboard_data(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send_bytes(send, 200, _json(self.metrics.snapshot()).encode(), [(b"cache-control", b"no-store")])
+
+
+def limited_locally(response: ChatResponse | None) -> bool:
+    """Whether the rate limiter let this answer through on its local buckets (the shared Redis was down).
+    A cache hit was not limited at all: the note it carries is the stored answer's."""
+    if response is None or response.cache in ("hit", "semantic_hit"):
+        return False
+    return response.annotations.get("limiter") == "local"
 
 
 def tenant_of(key: VirtualKey | None) -> str:

@@ -130,8 +130,7 @@ class EmbeddingsRoute:
                 tokens = input_tokens(request)
                 usd = price_or_zero(Usage(tokens), route.model, app.client.embedding_catalog)
                 reservation = await app.keys.admit(key, usd, tokens, app._clock())
-                if key.cache_namespace:
-                    request.options["namespace"] = key.cache_namespace
+                request.options["namespace"] = key.namespace  # a tenant reads only its own answers
             response = await app.client.embed(request)
         except Exception as exc:
             if not isinstance(exc, InferoptError):

@@ -10,8 +10,10 @@ SHA-256 (the secret is shown once, at creation). Each key may carry:
   a hard guarantee.)
 - ``rpm`` / ``tpm``: requests and tokens per minute (fixed one-minute windows).
 - ``models``: the model names it may ask for (None: any).
-- ``cache_namespace``: its answer-cache namespace (passed to the cache as ``options["namespace"]``),
-  so tenants never read each other's cached answers.
+- ``cache_namespace``: its answer-cache namespace (passed to the cache as ``options["namespace"]``).
+  Unset, a key's namespace is its own id (:attr:`VirtualKey.namespace`), so tenants never read each
+  other's cached answers, exact or semantic. Keys share answers only when given the same
+  ``cache_namespace`` on purpose (or when the cache layer pins one: ``allow_request_namespace: false``).
 
 Stores: :class:`~inferopt.gateway.keys_sqlite.SQLiteKeyStore` (one file, atomic across the worker
 processes of one machine; ``:memory:`` for a single process) and
@@ -66,6 +68,11 @@ class VirtualKey:
     tpm: int | None = None
     models: frozenset[str] | None = None
     cache_namespace: str | None = None
+
+    @property
+    def namespace(self) -> str:
+        """The answer-cache namespace of this key's calls: its own id unless one was set on purpose."""
+        return self.cache_namespace or self.id
 
     def allows(self, model: str) -> bool:
         return self.models is None or model in self.models

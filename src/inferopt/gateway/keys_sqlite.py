@@ -68,7 +68,7 @@ def _key(row: _Row) -> VirtualKey:
 class SQLiteKeyStore:
     """Keys, spend and per-minute windows in a SQLite file (``":memory:"`` for one process)."""
 
-    def __init__(self, path: str, *, lookup_ttl_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, path: str, *, lookup_ttl_s: float = 0.5, clock: Callable[[], float] = time.monotonic) -> None:
         self.path = path
         # isolation_level=None: we issue BEGIN ourselves, so admit controls its lock.
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)

@@ -58,6 +58,7 @@ class GatewayMetrics:
         self.streams_cancelled = 0
         self.streams_failed = 0
         self.streams_rescued = 0
+        self.limiter_local = 0  # answers limited in this process only: the shared limiter's Redis was down
         self.in_flight = 0
         self._latency_counts: dict[str, list[int]] = {}
         self._latency_sum: dict[str, float] = {}
@@ -81,9 +82,11 @@ class GatewayMetrics:
         output_tokens: int = 0,
         cache_read_tokens: int = 0,
         cache: str | None = None,
+        limiter_local: bool = False,
     ) -> None:
         """Count one finished request (``cache`` is ``"hit"``, ``"miss"`` or None when no cache looked)."""
         self.requests[(route, model, status)] += 1
+        self.limiter_local += limiter_local
         counts = self._latency_counts.get(route)
         if counts is None:
             counts = self._latency_counts[route] = [0] * (len(LATENCY_BUCKETS_S) + 1)
@@ -148,6 +151,7 @@ class GatewayMetrics:
             "streams_cancelled": self.streams_cancelled,
             "streams_failed": self.streams_failed,
             "streams_rescued": self.streams_rescued,
+            "limiter_local": self.limiter_local,
             "in_flight": self.in_flight,
         }
 
@@ -167,6 +171,7 @@ class GatewayMetrics:
         self.streams_cancelled += counters["streams_cancelled"]
         self.streams_failed += counters["streams_failed"]
         self.streams_rescued += counters.get("streams_rescued", 0)
+        self.limiter_local += counters.get("limiter_local", 0)
         self.in_flight += counters["in_flight"]
 
     def prometheus_text(self, others: Sequence[dict[str, Any]] = ()) -> str:
@@ -223,6 +228,10 @@ class GatewayMetrics:
             "# HELP inferopt_gateway_streams_rescued_total Streams cut or stalled upstream, then continued.",
             "# TYPE inferopt_gateway_streams_rescued_total counter",
             f"inferopt_gateway_streams_rescued_total {self.streams_rescued}",
+            "# HELP inferopt_gateway_limiter_local_total Answers limited in this process only: the shared "
+            "rate limiter's Redis was down (fail-open).",
+            "# TYPE inferopt_gateway_limiter_local_total counter",
+            f"inferopt_gateway_limiter_local_total {self.limiter_local}",
             "# HELP inferopt_gateway_in_flight Requests being answered now.",
             "# TYPE inferopt_gateway_in_flight gauge",
             f"inferopt_gateway_in_flight {self.in_flight}",

@@ -23,6 +23,7 @@ from inferopt.errors import (
     ProviderHTTPError,
     ProviderTimeoutError,
     RateLimitedError,
+    StoreUnavailableError,
     UnknownModelError,
     redact,
 )
@@ -93,6 +94,8 @@ def problem_for(exc: BaseException) -> Problem:
         return Problem(404, message, code="model_not_found", param="model")
     if isinstance(exc, BudgetExceededError):
         return Problem(429, message, code="insufficient_quota")
+    if isinstance(exc, StoreUnavailableError):  # Redis down: fail closed, and say when to come back
+        return Problem(503, message, code="store_unavailable", retry_after_s=exc.retry_after_s)
     if isinstance(exc, KeyLimitError):
         return Problem(exc.status, message, code=exc.code, retry_after_s=exc.retry_after_s)
     if isinstance(exc, RateLimitedError):

@@ -5,37 +5,39 @@ tokens + ``max_tokens``, or ``default_output_tokens`` when unset: providers coun
 too) from its TPM bucket, waits the longer of the two reservations, then runs within the model's
 adaptive concurrency limit. When the answer reports actual usage, the TPM bucket is corrected by
 the difference. Buckets live in this process, or in Redis (``redis_url``) so that every process
-and machine shares one limit. If Redis stops answering, limiting falls back to this process with
-a warning rather than stopping traffic.
+and machine shares one limit.
+
+If Redis stops answering (down at start, down mid-run), limiting **fails open** by default
+(``on_redis_down="local"``): each process keeps limiting with its own in-process buckets (same
+limits: N processes may then send up to N times the limit), logs one warning when the outage
+begins and one when it ends, marks each answer it let through this way with the annotation
+``limiter: "local"`` (the gateway's ``x-inferopt-limiter`` header and its
+``inferopt_gateway_limiter_local_total`` metric), counts them in ``local_admissions``, and asks
+Redis again once a second, so it goes back to the shared limit as soon as Redis is back.
+``on_redis_down="closed"`` refuses instead, with :class:`~inferopt.errors.StoreUnavailableError`
+(a 503 with ``Retry-After`` at the gateway), for whom a provider's limit must never be exceeded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from inferopt.errors import InvalidArgumentError, RateLimitedError
+from inferopt.errors import InvalidArgumentError, RateLimitedError, StoreUnavailableError
 from inferopt.parallel.adaptive import AdaptiveConcurrency
+from inferopt.parallel.limits_redis import Outage, backend_down, bounded_redis
 from inferopt.parallel.token_bucket import Bucket, RedisTokenBucket, TokenBucket
 from inferopt.tokens import count_request_tokens
 from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent
 
-
-def backend_down(exc: BaseException) -> bool:
-    """Whether ``exc`` says a shared bucket's Redis is down. redis-py's own errors derive from neither
-    OSError nor the builtin ConnectionError; they are recognised without importing redis (which
-    would cost every process that never uses it some 8 MB): a RedisError exists only once redis is loaded."""
-    if isinstance(exc, OSError | ConnectionError | TimeoutError):
-        return True
-    errors = sys.modules.get("redis.exceptions")
-    return errors is not None and isinstance(exc, errors.RedisError)
-
-
 log = logging.getLogger(__name__)
+ON_REDIS_DOWN = ("local", "closed")
+LOCAL = "local"  # the annotation value of an answer limited in this process only
+__all__ = ["Limits", "RateLimited", "backend_down", "rate_limited_from_options"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +71,12 @@ class RateLimited:
         per_model: Mapping[str, Limits] | None = None,
         redis: Any = None,
         key_prefix: str = "inferopt:limits",
+        on_redis_down: str = "local",
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if on_redis_down not in ON_REDIS_DOWN:
+            raise InvalidArgumentError(f"on_redis_down={on_redis_down!r}: use 'local' (fail open) or 'closed'")
         self.inner = inner
         self.default = limits or Limits()
         self.per_model = dict(per_model or {})
@@ -80,6 +86,9 @@ class RateLimited:
         self._limiters: dict[str, _ModelLimiter] = {}
         self.waited_s = 0.0
         self.rate_limited = 0
+        self.on_redis_down = on_redis_down
+        self.local_admissions = 0  # requests let through by this process's buckets while Redis was down
+        self.outage = Outage("shared rate limiter (Redis)", log, clock=clock)
 
     def limiter_for(self, model: str) -> _ModelLimiter:
         limiter = self._limiters.get(model)
@@ -104,51 +113,68 @@ class RateLimited:
             return RedisTokenBucket.per_minute(self.redis, f"{self.key_prefix}:{model}:{kind}", limit)
         return TokenBucket.per_minute(limit)
 
-    async def _call_bucket(self, limiter: _ModelLimiter, kind: str, amount: float, reserve: bool) -> float:
+    async def _call_bucket(self, limiter: _ModelLimiter, kind: str, amount: float, reserve: bool) -> tuple[float, bool]:
+        """The wait of a reservation (0 after an adjust), and whether Redis was down so it ran locally."""
         bucket: Bucket | None = getattr(limiter, kind)
         if bucket is None:
-            return 0.0
-        try:
-            if reserve:
-                return await bucket.reserve(amount)
-            await bucket.adjust(amount)
-            return 0.0
-        except Exception as exc:
-            if not backend_down(exc):
-                raise
-            # redis down: keep limiting, locally
-            limit = limiter.limits.rpm if kind == "rpm" else limiter.limits.tpm
-            assert limit is not None
-            local = limiter.fallback.setdefault(kind, TokenBucket.per_minute(limit))
-            log.warning("shared %s limiter unavailable (%s); limiting in this process only", kind, type(exc).__name__)
-            if reserve:
-                return local.reserve_now(amount)
-            local.adjust_now(amount)
-            return 0.0
+            return 0.0, False
+        shared = isinstance(bucket, RedisTokenBucket)
+        if not shared or self.outage.should_try():
+            try:
+                wait = await bucket.reserve(amount) if reserve else 0.0
+                if not reserve:
+                    await bucket.adjust(amount)
+            except Exception as exc:
+                if not shared or not backend_down(exc):
+                    raise
+                fallback = "limiting in each process only" if self.on_redis_down == LOCAL else "refusing requests"
+                self.outage.failed(exc, f"{fallback} until it is back (rate_limit.on_redis_down={self.on_redis_down})")
+            else:
+                if shared:
+                    self.outage.succeeded()
+                return wait, False
+        if reserve and self.on_redis_down != LOCAL:
+            raise StoreUnavailableError(
+                "the shared rate limiter's Redis is not answering and rate_limit.on_redis_down is 'closed', so "
+                "nothing was sent upstream. Retry in a few seconds; operator: start Redis, or set "
+                "on_redis_down: local to limit in each process meanwhile",
+                store="rate_limit",
+                retry_after_s=max(1.0, self.outage.retry_s),
+            )
+        limit = limiter.limits.rpm if kind == "rpm" else limiter.limits.tpm
+        assert limit is not None
+        local = limiter.fallback.setdefault(kind, TokenBucket.per_minute(limit))
+        if reserve:
+            return local.reserve_now(amount), True
+        local.adjust_now(amount)
+        return 0.0, True
 
     def estimate_tokens(self, request: ChatRequest, limits: Limits) -> int:
         output = request.max_tokens if request.max_tokens is not None else limits.default_output_tokens
         return count_request_tokens(request) + output
 
-    async def _admit(self, request: ChatRequest) -> tuple[_ModelLimiter, int]:
+    async def _admit(self, request: ChatRequest) -> tuple[_ModelLimiter, int, bool]:
         limiter = self.limiter_for(request.model)
         estimate = self.estimate_tokens(request, limiter.limits)
-        wait = max(
-            await self._call_bucket(limiter, "rpm", 1, True),
-            await self._call_bucket(limiter, "tpm", estimate, True),
-        )
+        rpm_wait, rpm_local = await self._call_bucket(limiter, "rpm", 1, True)
+        tpm_wait, tpm_local = await self._call_bucket(limiter, "tpm", estimate, True)
+        wait = max(rpm_wait, tpm_wait)
         if wait > 0:
             self.waited_s += wait
             await self._sleep(wait)
         if limiter.concurrency is not None:
             await limiter.concurrency.acquire()
-        return limiter, estimate
+        local = rpm_local or tpm_local
+        self.local_admissions += local
+        return limiter, estimate, local
 
-    async def _settle(self, limiter: _ModelLimiter, estimate: int, response: ChatResponse | None) -> None:
+    async def _settle(self, limiter: _ModelLimiter, estimate: int, response: ChatResponse | None, local: bool) -> None:
         if limiter.concurrency is not None:
             limiter.concurrency.release()
         if response is not None:
             await self._call_bucket(limiter, "tpm", estimate - response.usage.total_tokens, False)
+            if local:  # the record says so: this answer was limited in this process only
+                response.annotations["limiter"] = LOCAL
 
     def _observe(self, limiter: _ModelLimiter, error: BaseException | None) -> None:
         if limiter.concurrency is None:
@@ -160,7 +186,7 @@ class RateLimited:
             limiter.concurrency.on_success()
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
-        limiter, estimate = await self._admit(request)
+        limiter, estimate, local = await self._admit(request)
         response: ChatResponse | None = None
         try:
             response = await self.inner.complete(request)
@@ -168,12 +194,12 @@ class RateLimited:
             self._observe(limiter, error)
             raise
         finally:
-            await self._settle(limiter, estimate, response)
+            await self._settle(limiter, estimate, response, local)
         self._observe(limiter, None)
         return response
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        limiter, estimate = await self._admit(request)
+        limiter, estimate, local = await self._admit(request)
         final: ChatResponse | None = None
         upstream = self.inner.stream(request)
         try:
@@ -188,7 +214,7 @@ class RateLimited:
             close = getattr(upstream, "aclose", None)
             if close is not None:
                 await close()
-            await self._settle(limiter, estimate, final)
+            await self._settle(limiter, estimate, final, local)
         self._observe(limiter, None)
 
     async def aclose(self) -> None:
@@ -202,18 +228,13 @@ def _limits(options: Mapping[str, Any]) -> Limits:
 
 
 def rate_limited_from_options(inner: Model, options: Mapping[str, Any]) -> RateLimited:
-    """The ``rate_limit`` stack entry: ``{rpm, tpm, max_concurrency, adaptive, per_model: {m: {...}}, redis}``."""
-    known = set(Limits.__dataclass_fields__) | {"per_model", "redis", "key_prefix"}
+    """The ``rate_limit`` stack entry: ``{rpm, tpm, max_concurrency, adaptive, per_model: {m: {...}}, redis,
+    on_redis_down: local | closed}``."""
+    known = set(Limits.__dataclass_fields__) | {"per_model", "redis", "key_prefix", "on_redis_down"}
     unknown = set(options) - known
     if unknown:
         raise InvalidArgumentError(f"unknown rate_limit option(s) {sorted(unknown)}; known: {sorted(known)}")
-    redis = None
-    if options.get("redis"):
-        try:
-            import redis.asyncio as aioredis
-        except ImportError as exc:
-            raise InvalidArgumentError("rate_limit.redis needs the redis extra: pip install 'inferopt[redis]'") from exc
-        redis = aioredis.from_url(str(options["redis"]))
+    redis = bounded_redis(str(options["redis"]), what="rate_limit.redis") if options.get("redis") else None
     per_model = {name: _limits(spec) for name, spec in (options.get("per_model") or {}).items()}
     return RateLimited(
         inner,
@@ -221,4 +242,5 @@ def rate_limited_from_options(inner: Model, options: Mapping[str, Any]) -> RateL
         per_model=per_model,
         redis=redis,
         key_prefix=str(options.get("key_prefix", "inferopt:limits")),
+        on_redis_down=str(options.get("on_redis_down", LOCAL)),
     )
