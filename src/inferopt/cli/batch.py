@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from inferopt.cli.common import clean_errors, config_option, load_checked
+from inferopt.cli.common import clean_errors, config_option, load_checked, request_options
 from inferopt.client import AsyncClient
 from inferopt.config import Config
 from inferopt.parallel.jobs.batch_mode import parse_duration
@@ -132,12 +132,7 @@ async def _run(runner: BatchRunner, show_progress: bool, console: Console, total
     type=click.Path(dir_okay=False, path_type=Path),
     help="Results, one JSON line per input line, in input order.",
 )
-@click.option("--model", "-m", default=None, help="Model for rows that do not name one (default: the config's).")
-@click.option("--template", default=None, help='Prompt for {"id", "text"} rows, e.g. "Classify sentiment: {text}".')
-@click.option("--system", default=None, help="System prompt added to every request.")
-@click.option("--max-tokens", type=int, default=None)
-@click.option("--temperature", type=float, default=None)
-@click.option("--concurrency", "-c", type=int, default=64, show_default=True, help="Requests in flight at most.")
+@request_options
 @click.option("--rpm", type=float, default=None, help="Requests per minute to stay under.")
 @click.option("--tpm", type=float, default=None, help="Tokens per minute to stay under (prompt + max_tokens).")
 @click.option("--max-attempts", type=int, default=5, show_default=True, help="Attempts per item for retryable errors.")
@@ -331,3 +326,12 @@ def _add_batch_api_commands() -> None:
 
 
 _add_batch_api_commands()
+
+
+def _add_plan_command() -> None:
+    from inferopt.cli.batch_plan import plan
+
+    batch.add_command(plan)
+
+
+_add_plan_command()

@@ -45,3 +45,25 @@ def load_checked(config_path: str | None) -> Any:
     if config.is_emulated:
         click.echo(EMULATOR_NOTICE, err=True)
     return config
+
+
+def request_options(func: F) -> F:
+    """The options that build each row's request (``batch run`` and ``batch plan`` share them)."""
+    for option in reversed(
+        (
+            click.option(
+                "--model", "-m", default=None, help="Model for rows that do not name one (default: the config's)."
+            ),
+            click.option(
+                "--template", default=None, help='Prompt for {"id", "text"} rows, e.g. "Classify sentiment: {text}".'
+            ),
+            click.option("--system", default=None, help="System prompt added to every request."),
+            click.option("--max-tokens", type=int, default=None),
+            click.option("--temperature", type=float, default=None),
+            click.option(
+                "--concurrency", "-c", type=int, default=64, show_default=True, help="Requests in flight at most."
+            ),
+        )
+    ):
+        func = option(func)
+    return func

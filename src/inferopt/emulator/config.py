@@ -76,6 +76,9 @@ class EmulatorConfig:
     - ``batch_delay_s``: how long a Batch API batch takes to complete (seconds of ``clock``).
     - ``batch_error_rate``: share of batch lines that end errored (a seeded draw per line).
     - ``batch_limits``: request and byte limits of batch input (see :class:`EmulatorBatchLimits`).
+    - ``flex_refusal_rate``: share of OpenAI ``service_tier: "flex"`` requests refused with 429
+      ``resource_unavailable`` (a seeded draw per request; refusals are not billed, as OpenAI documents).
+    - ``flex_latency_factor``: a flex answer takes this many times the standard latency.
     """
 
     seed: int = 0
@@ -90,8 +93,14 @@ class EmulatorConfig:
     batch_delay_s: float = 5.0
     batch_error_rate: float = 0.0
     batch_limits: EmulatorBatchLimits = field(default_factory=EmulatorBatchLimits)
+    flex_refusal_rate: float = 0.0
+    flex_latency_factor: float = 3.0
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.flex_refusal_rate <= 1.0:
+            raise ConfigError(f"must be between 0 and 1 (got {self.flex_refusal_rate!r})", key="flex_refusal_rate")
+        if self.flex_latency_factor < 0:
+            raise ConfigError(f"must be >= 0 (got {self.flex_latency_factor!r})", key="flex_latency_factor")
         if not 0.0 <= self.batch_error_rate <= 1.0:
             raise ConfigError(f"must be between 0 and 1 (got {self.batch_error_rate!r})", key="batch_error_rate")
         if self.batch_delay_s < 0:

@@ -43,6 +43,7 @@ FailureKind = Literal[
     "server_error",
     "content_filter",
     "no_prefill",
+    "resource_unavailable",
 ]
 
 
@@ -111,6 +112,7 @@ class Plan:
     limit: LimitDecision
     logprobs: int | None = None
     context: Any = None  # the call's ParsedCall.context
+    service_tier: str = "default"  # "flex" when the request asked for OpenAI's flex tier
 
     def response(self, answer_id: str) -> ChatResponse:
         """The answer in the neutral type, which each wire's codec encodes."""
@@ -152,6 +154,7 @@ class Engine:
         self.anthropic_cache = AnthropicPromptCache(config.clock)
         self.limiter = RateLimiter()
         self.occurrences = OccurrenceCounter()
+        self._flex_draws = 0
         self.stats = EmulatorStats()
         # Load the tokenizers now, not inside the first request a benchmark times.
         for name in self.profiles.names():
@@ -196,6 +199,10 @@ class Engine:
         decision = self.limiter.check(tenant, profile.name, profile.rpm, profile.tpm, charge, now)
         if not decision.allowed:
             return Failure(429, "rate_limited", model=call.model, requested=charge, decision=decision)
+        tier = flex_tier(call, provider)
+        if tier == "flex" and self._flex_refused(identity):
+            self.stats.faults["flex_refused"] += 1
+            return Failure(429, "resource_unavailable", model=call.model)
         if draws.fault == "error":
             self.stats.faults["error"] += 1
             return Failure(500, "server_error", model=call.model)
@@ -211,6 +218,36 @@ class Engine:
         if fault != "none":
             self.stats.faults[fault] += 1
         latency = plan_latency(profile, answer.output_tokens, draws.latency)
+        if tier == "flex":
+            factor = self.config.flex_latency_factor
+            latency = LatencyPlan(latency.ttft_s * factor, latency.total_s * factor)
         return Plan(
-            call.model, profile, answer, prompt_tokens, cache, latency, fault, decision, call.logprobs, call.context
+            call.model,
+            profile,
+            answer,
+            prompt_tokens,
+            cache,
+            latency,
+            fault,
+            decision,
+            call.logprobs,
+            call.context,
+            tier,
         )
+
+    def _flex_refused(self, identity: bytes) -> bool:
+        """A seeded draw per flex request (each repeat of a prompt draws afresh)."""
+        rate = self.config.flex_refusal_rate
+        if not rate:
+            return False
+        self._flex_draws += 1
+        digest = hashlib.blake2b(identity + self._flex_draws.to_bytes(8, "big"), digest_size=8, key=b"flex").digest()
+        return int.from_bytes(digest, "big") / 2**64 < rate
+
+
+def flex_tier(call: ParsedCall, provider: Provider) -> str:
+    """``flex`` for an OpenAI request with ``service_tier: "flex"``, else ``default``."""
+    request = call.request
+    if provider == "openai" and request is not None and request.extra.get("service_tier") == "flex":
+        return "flex"
+    return "default"

@@ -33,7 +33,7 @@ def plan_response(plan: Plan, completion_id: str) -> ChatResponse:
 def codec_body(plan: Plan, completion_id: str, created: int) -> bytes:
     """The ``chat.completion`` object as the product's codec encodes it."""
     body = openai_chat.encode_response(plan_response(plan, completion_id), created)
-    return _dumps({**body, **DEPLOYMENT}).encode()
+    return _dumps({**body, **DEPLOYMENT, "service_tier": plan.service_tier}).encode()
 
 
 # The codec's output for a plain answer, with its variable parts as holes (same bytes: see the docstring).
@@ -48,7 +48,7 @@ _COMPLETION = (
 
 def completion_body(plan: Plan, completion_id: str, created: int) -> bytes:
     """The non-streamed ``chat.completion`` object."""
-    if plan.logprobs is not None or plan.answer.tool_calls:
+    if plan.logprobs is not None or plan.answer.tool_calls or plan.service_tier != "default":
         return codec_body(plan, completion_id, created)
     answer = plan.answer
     return (
@@ -129,6 +129,13 @@ def error_body(failure: Failure) -> bytes:
         param, code = "max_tokens", "invalid_value"
     elif kind == "rate_limited":
         message, err_type, code = _rate_limit_message(failure), _rate_limit_type(failure), "rate_limit_exceeded"
+    elif kind == "resource_unavailable":
+        # OpenAI's flex tier, short of capacity: 429 Resource Unavailable, not billed; retry later.
+        message, err_type, code = (
+            "Resource Unavailable (emulated flex capacity)",
+            "resource_unavailable",
+            "resource_unavailable",
+        )
     elif kind == "server_error":
         message = "The server had an error while processing your request. Sorry about that! (emulated)"
         err_type = "server_error"

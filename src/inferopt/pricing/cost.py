@@ -34,6 +34,11 @@ Batch (``batch=True``) uses the model's batch input and output prices. Cache tok
 
 The discount applied to cache prices is the model's own batch/standard input ratio (0.5 for both
 providers today).
+
+Service tiers (``tier=``): OpenAI's ``flex`` tier (``service_tier: "flex"``) is billed at Batch API
+rates ("Tokens are priced at Batch API rates, with additional discounts from prompt caching",
+developers.openai.com/api/docs/guides/flex-processing), so ``tier="flex"`` prices a call exactly as
+``batch=True`` does. ``"standard"`` (the default) is the ordinary price.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from inferopt.pricing.model_price import ModelPrice
 from inferopt.types import Usage
 
 OnUnknown = Literal["error", "zero"]
+Tier = Literal["standard", "flex"]
 _PER_MILLION = 1_000_000
 
 
@@ -95,6 +101,7 @@ def cost_of(
     model: str,
     *,
     batch: bool = False,
+    tier: Tier = "standard",
     catalog: PriceCatalog | None = None,
     on_unknown: OnUnknown = "error",
 ) -> float:
@@ -103,7 +110,7 @@ def cost_of(
     ``on_unknown="zero"`` returns 0.0 with a :class:`CostUnknownWarning` instead of raising when the
     model, or its batch price, is unknown.
     """
-    return cost_breakdown(usage, model, batch=batch, catalog=catalog, on_unknown=on_unknown).total
+    return cost_breakdown(usage, model, batch=batch, tier=tier, catalog=catalog, on_unknown=on_unknown).total
 
 
 def cost_breakdown(
@@ -111,6 +118,7 @@ def cost_breakdown(
     model: str,
     *,
     batch: bool = False,
+    tier: Tier = "standard",
     catalog: PriceCatalog | None = None,
     on_unknown: OnUnknown = "error",
 ) -> CostBreakdown:
@@ -121,6 +129,7 @@ def cost_breakdown(
     if ``usage`` breaks the token convention of :mod:`inferopt.types`.
     """
     _check_usage(usage)
+    batch = batch or tier == "flex"  # flex is billed at batch rates (module docstring)
     try:
         price = (catalog or default_catalog()).get(model)
         rates = _batch_rates(price) if batch else _standard_rates(price)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import warnings
 from collections.abc import AsyncIterator, Iterable
 
-from inferopt.errors import ProviderError, UnknownModelError
+from inferopt.errors import PricingError, ProviderError, UnknownModelError
 from inferopt.pricing.catalog import PriceCatalog
-from inferopt.pricing.cost import CostUnknownWarning, cost_of
+from inferopt.pricing.cost import CostUnknownWarning, Tier, cost_of
 from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent, Usage
 
 _FREE = ("hit", "semantic_hit")
@@ -33,7 +33,8 @@ class Priced:
         if response.cache in _FREE:
             response.cost_usd = 0.0
             return response
-        response.cost_usd = cost_or_none(response.usage, (self.name, response.model), self.catalog)
+        tier: Tier = "flex" if response.annotations.get("service_tier") == "flex" else "standard"
+        response.cost_usd = cost_or_none(response.usage, (self.name, response.model), self.catalog, tier)
         if response.cost_usd is None and not self._warned:
             self._warned = True
             warn_unpriced(self.name, stacklevel=5)
@@ -60,12 +61,14 @@ class Priced:
         await self.inner.aclose()
 
 
-def cost_or_none(usage: Usage, names: Iterable[str], catalog: PriceCatalog) -> float | None:
-    """The cost of ``usage`` under the first of ``names`` the catalog prices; None if none is."""
+def cost_or_none(usage: Usage, names: Iterable[str], catalog: PriceCatalog, tier: Tier = "standard") -> float | None:
+    """The cost of ``usage`` under the first of ``names`` the catalog prices; None if none is.
+
+    An answer served on OpenAI's flex tier (the provider said so) is billed at its batch rates."""
     for name in names:
         try:
-            return cost_of(usage, name, catalog=catalog)
-        except UnknownModelError:
+            return cost_of(usage, name, tier=tier, catalog=catalog)
+        except (UnknownModelError, PricingError):  # PricingError: flex on a model without batch prices
             continue
     return None
 

@@ -34,7 +34,10 @@ class OpenAIChatModel(HTTPChatModel):
         return wire.decode_error(body)
 
     def _decode(self, data: dict[str, Any], model: str) -> ChatResponse:
-        return wire.decode_response(data, model)
+        response = wire.decode_response(data, model)
+        if data.get("service_tier") == "flex":  # billed at batch rates (pricing.cost, "Service tiers")
+            response.annotations["service_tier"] = "flex"
+        return response
 
     def _decoder(self, model: str) -> ChatStreamDecoder:
         return ChatStreamDecoder(model)

@@ -1,0 +1,114 @@
+"""Sort a job's rows over the ways to answer them: cheapest first, within the deadline.
+
+Cached rows cost nothing. A deadline at least the Batch API's window (24 h) sends every other row
+through it at half price. A shorter one fills OpenAI's flex tier (half price, slower, sometimes
+refused) as far as the RPM/TPM limits and the deadline allow, and sends the rest realtime. Flex
+and realtime share one rate limit, so their times add: ``flex/r_flex + realtime/r_realtime``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
+
+from inferopt.parallel.planner.model import PlannedJob, Share
+from inferopt.parallel.planner.predict import Rates, RowEstimate
+
+# The token buckets sustain 98% of a limit (docs/parallel.md); plan on that, bound it by the full rate.
+_SUSTAINED = 0.98
+
+
+@dataclass(frozen=True, slots=True)
+class Capacity:
+    """What bounds a job's speed: limits, concurrency, per-request latency, batch turnaround (seconds).
+
+    ``safety`` is the share of the deadline the plan may fill; ``spread`` the relative uncertainty of
+    a realtime or flex request's latency.
+    """
+
+    rpm: float | None = None
+    tpm: float | None = None
+    concurrency: int = 64
+    latency_s: float = 1.0
+    flex_latency_s: float = 3.0
+    flex_refusal: float = 0.05
+    batch_typical_s: float = 3600.0
+    batch_window_s: float = 24 * 3600.0
+    safety: float = 0.9
+    spread: float = 0.1
+
+    def rows_per_s(self, tokens_per_row: float, latency_s: float) -> float:
+        """Rows a second: the lowest of the RPM limit, the TPM limit and concurrency / latency."""
+        rates = [self.concurrency / max(latency_s, 1e-6)]
+        if self.rpm:
+            rates.append(self.rpm * _SUSTAINED / 60.0)
+        if self.tpm and tokens_per_row:
+            rates.append(self.tpm * _SUSTAINED / 60.0 / tokens_per_row)
+        return min(rates)
+
+
+def allocate(
+    rows: Sequence[RowEstimate],
+    cached: Collection[int],
+    rates: Rates,
+    capacity: Capacity,
+    deadline_s: float,
+    budget_usd: float | None = None,
+) -> PlannedJob:
+    """The plan for ``rows`` (``cached`` holds the indexes the exact cache answers)."""
+    hits = [r for r in rows if r.index in cached]
+    pending = [r for r in rows if r.index not in cached]
+    shares = [Share("cache", len(hits), 0.0, 0.0, 0.0, 0.0)]
+    warnings: list[str] = []
+    by_route: dict[str, list[int]] = {"cache": [r.index for r in hits]}
+    if pending and rates.batch and deadline_s >= capacity.batch_window_s:
+        typical = min(capacity.batch_typical_s, capacity.batch_window_s)
+        shares.append(
+            Share("batch", len(pending), rates.total(pending, "batch"), typical, typical / 2, capacity.batch_window_s)
+        )
+        by_route["batch"] = [r.index for r in pending]
+    elif pending:
+        tokens = sum(r.input_tokens + r.output_tokens for r in pending) / len(pending)
+        live = capacity.rows_per_s(tokens, capacity.latency_s)
+        flex = capacity.rows_per_s(tokens, capacity.flex_latency_s) * (1 - capacity.flex_refusal)
+        n_flex = _flex_rows(len(pending), live, flex, deadline_s * capacity.safety) if rates.flex else 0
+        on_flex, live_rows = pending[:n_flex], pending[n_flex:]
+        finish = n_flex / flex + len(live_rows) / live if n_flex else len(live_rows) / live
+        low, high = finish * _SUSTAINED * (1 - capacity.spread), finish * (1 + capacity.spread)
+        for route, part in (("flex", on_flex), ("realtime", live_rows)):
+            if part:
+                shares.append(Share(route, len(part), rates.total(part, route), finish, low, high))
+                by_route[route] = [r.index for r in part]
+        if finish > deadline_s:
+            warnings.append(
+                f"cannot finish by the deadline: {len(pending)} rows need about {finish / 3600:.2f} h at "
+                f"{live * 60:.0f} rows/min; raise --rpm/--tpm/--concurrency or allow a later --deadline"
+            )
+    plan = PlannedJob(
+        rates.model,
+        len(rows),
+        deadline_s,
+        budget_usd,
+        tuple(shares),
+        realtime_only_usd=rates.total(rows, "realtime"),
+        batch_only_usd=rates.total(rows, "batch") if rates.batch else None,
+        warnings=tuple(warnings),
+        rows_by_route=by_route,
+    )
+    if budget_usd is not None and plan.cost_usd > budget_usd:
+        over = f"predicted ${plan.cost_usd:.4f} exceeds --budget ${budget_usd:g}"
+        fix = "allow a later --deadline (more rows at half price) or raise --budget"
+        return replace(plan, warnings=(*plan.warnings, f"{over}: {fix}"))
+    return plan
+
+
+def _flex_rows(n: int, live: float, flex: float, time_s: float) -> int:
+    """The most of ``n`` rows flex can take so that ``flex_rows/flex + rest/live`` fits in ``time_s``."""
+    if n / flex <= time_s:
+        return n
+    if flex >= live:
+        return n  # flex is no slower here: it is the cheapest and the fastest
+    if n / live >= time_s:
+        return 0  # not even all-realtime fits: keep the fastest way
+    return max(0, min(n, math.floor((time_s - n / live) / (1 / flex - 1 / live))))
