@@ -45,7 +45,6 @@ from inferopt.emulator.latency import stream_schedule
 from inferopt.emulator.limits import anthropic_headers, openai_headers, retry_after_headers
 from inferopt.emulator.scripted import (
     FAULT_HEADER,
-    MALFORMED,
     NO_FAULT,
     FaultScripts,
     Step,
@@ -53,6 +52,7 @@ from inferopt.emulator.scripted import (
     scripted_failure,
     without_final_marker,
 )
+from inferopt.wire.sse import MALFORMED
 
 EMULATED: Header = (b"x-inferopt-emulated", b"true")
 _json = json.JSONEncoder(separators=(",", ":")).encode

@@ -112,10 +112,6 @@ def error_event(provider: str) -> bytes:
     return data(openai_chat.encode_error("The server is overloaded (emulated)", "server_error"))
 
 
-# Deliberately not JSON, so no codec can write it: the fault the tolerant decoders must skip.
-MALFORMED = b"data: {this is not json\n\n"
-
-
 def without_final_marker(last: bytes) -> bytes:
     """The stream's last bytes without ``[DONE]`` (OpenAI) or the ``message_stop`` event (Anthropic)."""
     if last.endswith(DONE):

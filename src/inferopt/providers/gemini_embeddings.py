@@ -11,8 +11,8 @@ import json
 import time
 
 from inferopt.embeddings.types import EmbeddingRequest, EmbeddingResponse
-from inferopt.providers.base import EMULATED_HEADER, Provider, http_error, parse_json, transport_error, wire_error
-from inferopt.providers.http import TransportFailure
+from inferopt.providers.base import Provider, wire_error
+from inferopt.providers.embedding_http import post_json, stamp
 from inferopt.tokens import count_tokens
 from inferopt.types import Usage
 from inferopt.wire import gemini
@@ -38,26 +38,16 @@ class GeminiEmbedder:
         except WireError as exc:
             raise wire_error(self.provider, request.model, exc) from exc
         path = gemini.model_path(request.model, "batchEmbedContents")
-        try:
-            status, headers, content = await self.provider.http.post(path, body, self._headers())
-        except TransportFailure as exc:
-            raise transport_error(self.provider, request.model, exc) from exc
-        request_id = headers.get(self.request_id_header)
-        if status >= 400:
-            detail = gemini.decode_error(content)
-            raise http_error(self.provider, request.model, status, headers, content, detail, request_id)
-        data = parse_json(self.provider, request.model, content)
+        headers, data = await post_json(
+            self.provider, request.model, path, body, self._headers(), gemini.decode_error, self.request_id_header
+        )
         texts = [str(item) for item in request.inputs]
         usage = Usage(input_tokens=sum(count_tokens(text, request.model) for text in texts))
         try:
             response = wire.decode_batch_response(data, request.model, texts, usage)
         except WireError as exc:
             raise wire_error(self.provider, request.model, exc) from exc
-        response.provider = self.provider.name
-        response.request_id = request_id
-        response.emulated = headers.get(EMULATED_HEADER) == "true"
-        response.latency_s = time.perf_counter() - started
-        return response
+        return stamp(response, self.provider, headers, self.request_id_header, started)
 
     async def aclose(self) -> None:
         return None  # the provider's session belongs to the chat adapter that shares it

@@ -16,6 +16,9 @@ from typing import Any
 
 CONTENT_TYPE = "text/event-stream; charset=utf-8"
 DONE = b"data: [DONE]\n\n"
+# An event whose data is deliberately not JSON, so no codec can write it: the emulator's ``malformed``
+# fault, which the tolerant stream decoders must skip.
+MALFORMED = b"data: {this is not json\n\n"
 dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
