@@ -15,6 +15,7 @@ from concurrent.futures import Future
 from dataclasses import fields, replace
 from typing import Any, TypeVar
 
+from inferopt.capabilities import Capable, default_table, policy_from_options
 from inferopt.config import Config, load_config
 from inferopt.embeddings.build import EmbedInputs, build_embedder, embedding_request
 from inferopt.embeddings.pricing import embedding_catalog
@@ -96,6 +97,15 @@ class AsyncClient:
         self._stacked: dict[tuple[str, str], Model] = {}
         self._embedders: dict[tuple[str, str], EmbeddingModel] = {}
         self._routes: dict[str, Route] = {}
+        caps = self.config.capabilities
+        self._capabilities = (
+            None
+            if caps is False
+            else (
+                default_table(self.catalog),
+                policy_from_options(caps if isinstance(caps, dict) else {}, source=self.config.source),
+            )
+        )
 
     @property
     def embedding_catalog(self) -> PriceCatalog:
@@ -141,9 +151,13 @@ class AsyncClient:
             model = self._stacked[key] = build_router(route.model, options, self._target, self.config.source)
         if model is None:
             inner = self._injected[route.model] if route.provider == "injected" else self._resolver.model_for(route)
-            stacked = build_stack(inner, self.config.stack, self.config.source)
+            stacked = build_stack(self._capable(inner), self.config.stack, self.config.source)
             model = self._stacked[key] = Priced(stacked, self.catalog, route.model)
         return model
+
+    def _capable(self, inner: Model) -> Model:
+        """The provider under the capability layer (unless the config says ``capabilities: false``)."""
+        return inner if self._capabilities is None else Capable(inner, *self._capabilities)
 
     def _target(self, name: str) -> Model:
         """A router's target ``name`` (an alias, ``provider/model``...) as a Model of its own."""

@@ -21,6 +21,7 @@ with none, inferopt runs against its built-in emulator)::
     default_model: fast
     stack: []                        # optimization wrappers, outermost first, e.g. [{retry: {...}}]
     routers: {}                      # model="router/<name>": rules, cascade, learned, fallback (docs/routing.md)
+    capabilities: {}                 # a parameter a model lacks: drop, reject, translate (docs/capabilities.md)
     pricing:
       files: [my-prices.json]        # our catalog schema or LiteLLM's model_prices_and_context_window.json
 
@@ -115,6 +116,9 @@ class Config(_Strict):
     stack: list[dict[str, dict[str, Any] | None]] = Field(default_factory=list)
     routers: dict[str, dict[str, Any]] = Field(default_factory=dict)  # used as "router/<name>"; routing/build.py
     pricing: PricingConfig = Field(default_factory=PricingConfig)
+    # What to do with a parameter a model can't take: {temperature: drop|reject, json_schema: translate...};
+    # false sends every request exactly as asked (docs/capabilities.md).
+    capabilities: dict[str, str] | bool = Field(default_factory=dict)
     source: str | None = Field(default=None, exclude=True)
 
     @field_validator("stack")

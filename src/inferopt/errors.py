@@ -19,6 +19,7 @@
         │   ├── AuthenticationError     401/403
         │   ├── RateLimitedError        429, with retry_after (seconds) when the provider sent one
         │   ├── ContextWindowExceededError   the prompt (plus max_tokens) does not fit the model
+        │   ├── UnsupportedParameterError    a parameter the model can't take (refused before sending)
         │   └── ServerError             5xx
         ├── ProviderTimeoutError    no answer within the timeout
         ├── ProviderConnectionError connection refused, reset or dropped mid-stream
@@ -183,6 +184,21 @@ class RateLimitedError(ProviderHTTPError):
 
 class ContextWindowExceededError(ProviderHTTPError):
     """The prompt plus max_tokens does not fit the model's context window."""
+
+
+class UnsupportedParameterError(ProviderHTTPError):
+    """A parameter the target model can't take, refused before anything is sent (no request, no cost).
+
+    ``param`` names it. A router tries its next target (that one may take it), as for a context-window error.
+    """
+
+    def __init__(self, message: str, *, param: str, model: str = "") -> None:
+        super().__init__(message, status=400, model=model, error_type="unsupported_parameter")
+        self.param = param
+        self.args = (message,)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class ServerError(ProviderHTTPError):

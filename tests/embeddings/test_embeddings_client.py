@@ -104,3 +104,27 @@ async def test_the_anthropic_wire_has_no_embeddings(emulator: EmulatorServer) ->
     async with AsyncClient(config) as client:
         with pytest.raises(InvalidArgumentError, match="no embeddings"):
             await client.embed("x", model="claude-haiku-4-5")
+
+
+async def test_retry_and_rate_limit_layers_apply_to_embeddings(emulator: EmulatorServer) -> None:
+    provider = {
+        "kind": "openai",
+        "base_url": emulator.openai_base_url,
+        "api_key_env": KEY_ENV,
+        "headers": {"x-emulator-fault": "429:0.2*2,ok"},  # two 429s (Retry-After 0.2 s), then answers
+    }
+    config = parse_config(
+        {
+            "providers": {"emu": provider},
+            "models": {"embed": {"provider": "emu", "model": MODEL}},
+            "stack": [{"retry": {"max_attempts": 4}}, {"rate_limit": {"rpm": 600}}],
+        }
+    )
+    async with AsyncClient(config) as client:
+        answer = await client.embed(["a", "b"], model="embed")
+        assert answer.annotations["attempts"] == 3 and len(answer.vectors) == 2
+        assert upstream(emulator)[0] == 3  # two refused, one answered: nothing else sent
+        limiter = client._embedders[("emu", MODEL)]
+        while not hasattr(limiter, "limiter"):  # under the pricing and the retry layer
+            limiter = limiter.inner  # type: ignore[attr-defined]
+        assert limiter.limiter.limiter_for(MODEL).rpm is not None  # the rate_limit layer's bucket served it

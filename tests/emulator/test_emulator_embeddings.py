@@ -58,3 +58,9 @@ def test_a_key_is_required() -> None:
         body = {"model": "text-embedding-3-small", "input": "x"}
         refused = httpx.post(server.openai_base_url + "/embeddings", json=body, timeout=10)
     assert refused.status_code == 401 and refused.headers["x-inferopt-emulated"] == "true"
+
+
+def test_models_lists_the_embedding_models_beside_the_chat_models(server: EmulatorServer) -> None:
+    with openai.OpenAI(base_url=server.openai_base_url, api_key="sk-models", max_retries=0) as client:
+        names = {m.id for m in client.models.list()}
+    assert {"text-embedding-3-small", "text-embedding-3-large", "text-embedding-ada-002", "gpt-4o"} <= names

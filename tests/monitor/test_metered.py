@@ -182,3 +182,19 @@ async def test_a_routers_annotation_and_its_total_cost_are_recorded() -> None:
     await metered.aclose()
     (record,) = sink.records
     assert (record.route, record.cost_usd, record.cache) == ("strong", 0.25, "")
+
+
+async def test_a_call_limited_locally_while_redis_was_down_says_so_in_its_record(tmp_path: Path) -> None:
+    pytest.importorskip("redis", reason="the redis package is not installed (pip install 'inferopt[redis]')")
+    import socket
+
+    with socket.socket() as probe:  # a port where nothing listens: the shared limiter's Redis is down
+        probe.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+    path = tmp_path / "records.db"
+    stack = [{"metered": {"sink": f"sqlite://{path}"}}, {"rate_limit": {"rpm": 1000, "redis": dead}}]
+    model = build_stack(FunctionModel(lambda r: "ok"), stack)
+    await model.complete(ChatRequest.of("hi", model="gpt-4o-mini"))
+    await model.aclose()
+    (record,) = read_sqlite(path)
+    assert record.limiter == "local" and record.ok

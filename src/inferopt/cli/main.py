@@ -10,6 +10,7 @@ from inferopt.cli.batch import batch
 from inferopt.cli.cache import cache
 from inferopt.cli.emulate import emulate
 from inferopt.cli.eval import eval_command
+from inferopt.cli.models import models
 from inferopt.cli.pareto import pareto
 from inferopt.cli.prices import prices
 from inferopt.cli.report import report
@@ -32,6 +33,7 @@ cli.add_command(batch)
 cli.add_command(cache)
 cli.add_command(emulate)
 cli.add_command(prices)
+cli.add_command(models)
 cli.add_command(pareto)
 cli.add_command(report)
 cli.add_command(eval_command)

@@ -1,17 +1,19 @@
 """From a resolved route to the :class:`EmbeddingModel` that serves it: the provider's embeddings adapter
 (or an injected one), priced, under the per-item cache when the config's stack has a ``cache`` layer.
 
-Of the stack, only ``cache`` applies to embeddings (with the same ``url``, ``namespace`` and
-``ttl_s``); the chat layers (retries, limits, routing) wrap chat Models and are not applied here.
+Of the stack, ``cache`` (the same ``url``, ``namespace`` and ``ttl_s``; per input), ``retry`` and
+``rate_limit`` (the same options; :mod:`.resilience`) apply to embeddings, in the stack's order;
+the other layers (prompt caching, metering) are chat's. Routers are chat's too: embed with a model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from inferopt.embeddings.cache import cached_embeddings_from_options
 from inferopt.embeddings.pricing import PricedEmbeddings
+from inferopt.embeddings.resilience import limited_embeddings_from_options, retrying_embeddings_from_options
 from inferopt.embeddings.types import EmbeddingInput, EmbeddingModel, EmbeddingRequest
 from inferopt.errors import InvalidArgumentError
 from inferopt.wire.openai_embeddings import inputs_of
@@ -58,8 +60,18 @@ def build_embedder(
         inner: EmbeddingModel = injected
     else:
         inner = resolver.embedder_for(route)
+    for layer in reversed(config.stack):  # the stack lists layers outermost first
+        ((name, options),) = layer.items()
+        if name in _LAYERS:
+            inner = _LAYERS[name](inner, dict(options or {}))
     embedder: EmbeddingModel = PricedEmbeddings(inner, catalog, route.model)
-    for layer in config.stack:
+    for layer in config.stack:  # the cache sits outside the pricing: a hit costs nothing
         if "cache" in layer:
             embedder = cached_embeddings_from_options(embedder, dict(layer["cache"] or {}))
     return embedder
+
+
+_LAYERS: dict[str, Callable[[EmbeddingModel, Mapping[str, Any]], EmbeddingModel]] = {
+    "retry": retrying_embeddings_from_options,
+    "rate_limit": limited_embeddings_from_options,
+}

@@ -50,6 +50,7 @@ from inferopt.emulator.scripted import (
     Step,
     error_event,
     scripted_failure,
+    status_failure,
     without_final_marker,
 )
 from inferopt.wire.sse import MALFORMED
@@ -382,6 +383,11 @@ class EmulatorApp:
             self.stats.answered(499)
             return
         data = calls.json_body(body) if _bearer(scope) else Failure(401, "auth")
+        step = self._step(scope)  # x-emulator-fault: 429s and 5xx apply to embeddings too
+        if isinstance(step, Failure):
+            data = step
+        elif step.fails_before_answer and step.kind not in ("content_filter", "no_prefill"):
+            data = status_failure(step, str(data.get("model", "")) if isinstance(data, dict) else "")
         outcome = data if isinstance(data, Failure) else embeddings.embed(data, self.config.seed)
         if isinstance(outcome, Failure):
             await self._fail(OPENAI, send, outcome, base, request_id)
@@ -423,7 +429,7 @@ class EmulatorApp:
             ).encode()
         data = [
             {"id": n, "object": "model", "created": 0, "owned_by": "inferopt-emulator"}
-            for n in profiles.names("openai")
+            for n in sorted(profiles.names("openai") + embeddings.model_names())
         ]
         return _json({"object": "list", "data": data}).encode()
 

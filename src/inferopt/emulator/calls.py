@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from inferopt.emulator import thinking
+from inferopt.emulator.capability_checks import anthropic_refusal, openai_refusal
 from inferopt.emulator.engine import Failure, ParsedCall
 from inferopt.emulator.logprobs import MAX_TOP_LOGPROBS
 from inferopt.emulator.prompt_cache import Breakpoint
@@ -24,6 +25,9 @@ from inferopt.wire import anthropic_messages, openai_chat
 
 MAX_BREAKPOINTS = 4
 _JSON_BODY = "We could not parse the JSON body of your request."
+
+
+MAX_CHOICES = 128  # OpenAI's bound on ``n``
 
 
 def bad(message: str, param: str | None = None) -> Failure:
@@ -130,8 +134,9 @@ def _openai_problem(body: dict[str, Any]) -> Failure | None:
         return bad("[] is too short - 'messages'", "messages")
     if any(not isinstance(m, dict) or not isinstance(m.get("role"), str) for m in messages):
         return bad("Each message must be an object with a 'role'.", "messages")
-    if body.get("n") not in (None, 1):
-        return bad("The inferopt emulator answers with one choice only (n must be 1).", "n")
+    n = body.get("n")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_CHOICES):
+        return bad(f"Invalid 'n': must be an integer from 1 to {MAX_CHOICES}. Got {n!r}.", "n")
     max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
     if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
         return bad(f"Invalid 'max_tokens': integer below minimum value. Got {max_tokens!r}.", "max_tokens")
@@ -156,7 +161,7 @@ def openai_call(body: Any) -> ParsedCall | Failure:
     """A ``/v1/chat/completions`` body as a :class:`ParsedCall`, or the 400 it deserves."""
     if not isinstance(body, dict):
         return bad("The request body must be a JSON object.")
-    problem = _openai_problem(body)
+    problem = _openai_problem(body) or openai_refusal(body)
     if problem is not None:
         return problem
     logprobs = _logprobs_asked(body)
@@ -165,7 +170,8 @@ def openai_call(body: Any) -> ParsedCall | Failure:
     request = openai_chat.decode_request(body)
     options = body.get("stream_options")
     include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
-    return _call(request, _prompt(request), body, include_usage=include_usage, logprobs=logprobs)
+    choices = body.get("n") or 1
+    return _call(request, _prompt(request), body, include_usage=include_usage, logprobs=logprobs, choices=choices)
 
 
 # -- Anthropic messages ----------------------------------------------------------------------------
@@ -202,7 +208,7 @@ def anthropic_call(body: Any) -> ParsedCall | Failure:
     """A ``/v1/messages`` body as a :class:`ParsedCall`, or the 400 it deserves."""
     if not isinstance(body, dict):
         return bad("The request body must be a JSON object.")
-    problem = _anthropic_problem(body)
+    problem = _anthropic_problem(body) or anthropic_refusal(body)
     if problem is not None:
         return problem
     request = anthropic_messages.decode_request(body)

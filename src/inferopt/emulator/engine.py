@@ -44,6 +44,7 @@ FailureKind = Literal[
     "content_filter",
     "no_prefill",
     "resource_unavailable",
+    "unsupported",
 ]
 
 
@@ -73,6 +74,8 @@ class ParsedCall:
     # before it (so a prefilled request continues the very answer the plain one gets).
     prefill: str = ""
     answer_digest: bytes | None = None
+    choices: int = 1  # OpenAI ``n``: choice i > 0 answers from the digest marked with i
+    cached_content_tokens: int = 0  # Gemini: prompt tokens that came from an explicit cachedContents entry
 
     @property
     def prompt_tokens(self) -> int:
@@ -96,6 +99,7 @@ class Failure:
     decision: LimitDecision | None = None
     known_models: tuple[str, ...] = ()
     param: str | None = None
+    code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +117,25 @@ class Plan:
     logprobs: int | None = None
     context: Any = None  # the call's ParsedCall.context
     service_tier: str = "default"  # "flex" when the request asked for OpenAI's flex tier
+    more: tuple[Answer, ...] = ()  # choices 1..n-1 of an ``n`` > 1 call
 
-    def response(self, answer_id: str) -> ChatResponse:
-        """The answer in the neutral type, which each wire's codec encodes."""
-        answer, cache = self.answer, self.cache
+    @property
+    def answers(self) -> tuple[Answer, ...]:
+        return (self.answer, *self.more)
+
+    def total_usage(self) -> Usage:
+        """The prompt once, every choice's output (what OpenAI bills for ``n``)."""
+        return Usage(
+            input_tokens=self.prompt_tokens,
+            output_tokens=sum(a.output_tokens for a in self.answers),
+            cache_read_tokens=self.cache.read,
+            cache_write_tokens=self.cache.written,
+            cache_write_1h_tokens=self.cache.write_1h,
+        )
+
+    def response(self, answer_id: str, choice: int = 0) -> ChatResponse:
+        """The answer (choice ``choice``) in the neutral type, which each wire's codec encodes."""
+        answer, cache = self.answers[choice], self.cache
         usage = Usage(
             input_tokens=self.prompt_tokens,
             output_tokens=answer.output_tokens,
@@ -188,14 +207,10 @@ class Engine:
             self.limiter.block(tenant, profile.name, now + self.config.faults.rate_limit_burst_s)
 
         digest = call.answer_digest or call.digest
-        answer = self.answers.answer(profile.name, call.last_user_text, digest, call.max_tokens, call.stop)
-        if call.prefill:
-            answer = continued(answer, call.prefill, profile.name)
-        if call.request is not None:
-            answer = tool_answers.shape(call.request, answer, seed, call.digest)
-            if provider == "anthropic":
-                answer = thinking.shape(call.request, answer, seed, call.digest, profile.name)
-        charge = prompt_tokens + (call.max_tokens if call.max_tokens is not None else answer.output_tokens)
+        answer = self.shaped_answer(provider, call, profile.name)
+        more = tuple(self._choice(call, profile.name, digest, i) for i in range(1, call.choices))
+        outputs = answer.output_tokens + sum(a.output_tokens for a in more)
+        charge = prompt_tokens + (call.max_tokens * call.choices if call.max_tokens is not None else outputs)
         decision = self.limiter.check(tenant, profile.name, profile.rpm, profile.tpm, charge, now)
         if not decision.allowed:
             return Failure(429, "rate_limited", model=call.model, requested=charge, decision=decision)
@@ -209,7 +224,8 @@ class Engine:
 
         salt = tenant + profile.name.encode()
         if provider != "anthropic":  # OpenAI and Gemini cache a prompt's prefix by themselves (implicit)
-            cache = CacheUsage(read=self.openai_cache.cached_tokens(salt, call.runs, profile.min_cacheable_tokens))
+            implicit = self.openai_cache.cached_tokens(salt, call.runs, profile.min_cacheable_tokens)
+            cache = CacheUsage(read=max(implicit, call.cached_content_tokens))
         else:
             cache = self.anthropic_cache.usage(
                 salt, call.runs, call.block_ends, call.breakpoints, profile.min_cacheable_tokens
@@ -233,7 +249,36 @@ class Engine:
             call.logprobs,
             call.context,
             tier,
+            more,
         )
+
+    def shaped_answer(self, provider: Provider, call: ParsedCall, model: str) -> Answer:
+        """The answer's words, continued after a prefill, shaped by the request's tools and thinking
+        (live calls and batch lines alike)."""
+        seed = self.config.seed
+        digest = call.answer_digest or call.digest
+        answer = self.answers.answer(model, call.last_user_text, digest, call.max_tokens, call.stop)
+        if call.prefill:
+            answer = continued(answer, call.prefill, model)
+        if call.request is not None:
+            answer = tool_answers.shape(call.request, answer, seed, call.digest)
+            if provider == "anthropic":
+                answer = thinking.shape(call.request, answer, seed, call.digest, model)
+        return answer
+
+    def batch_cache(self, call: ParsedCall, model: str, min_tokens: int | None) -> CacheUsage:
+        """An Anthropic batch line's cache writes and reads: its breakpoints work as live (best effort
+        at Anthropic; here always), shared by the batches of this emulator."""
+        salt = b"batch\x00" + model.encode()
+        return self.anthropic_cache.usage(salt, call.runs, call.block_ends, call.breakpoints, min_tokens)
+
+    def _choice(self, call: ParsedCall, model: str, digest: bytes, i: int) -> Answer:
+        """Choice ``i`` of an ``n`` > 1 call: the same prompt, another sample (reproducible)."""
+        marked = digest + i.to_bytes(2, "big")
+        answer = self.answers.answer(model, call.last_user_text, marked, call.max_tokens, call.stop)
+        if call.request is not None:
+            answer = tool_answers.shape(call.request, answer, self.config.seed, call.digest + i.to_bytes(2, "big"))
+        return answer
 
     def _flex_refused(self, identity: bytes) -> bool:
         """A seeded draw per flex request (each repeat of a prompt draws afresh)."""

@@ -95,14 +95,19 @@ def rate_limit_decision(step: Step) -> LimitDecision | None:
 
 def scripted_failure(step: Step, call: ParsedCall) -> Failure | None:
     """The error answer of a step that fails before answering (``no_prefill`` passes a user-final request)."""
-    if step.kind == "429":
-        return Failure(429, "rate_limited", model=call.model, decision=rate_limit_decision(step))
     if step.kind == "content_filter":
         return Failure(400, "content_filter", model=call.model)
     if step.kind == "no_prefill":
         ends_with_assistant = call.request is not None and call.request.messages[-1].role == "assistant"
         return Failure(400, "no_prefill", model=call.model) if ends_with_assistant else None
-    return Failure(int(step.kind), "server_error", model=call.model)
+    return status_failure(step, call.model)
+
+
+def status_failure(step: Step, model: str) -> Failure:
+    """A ``429:S`` or a 5xx step as its error answer (the steps that make sense for any endpoint)."""
+    if step.kind == "429":
+        return Failure(429, "rate_limited", model=model, decision=rate_limit_decision(step))
+    return Failure(int(step.kind), "server_error", model=model)
 
 
 def error_event(provider: str) -> bytes:

@@ -19,6 +19,7 @@ from inferopt.emulator.asgi_io import Scope, header
 from inferopt.emulator.calls import bad, parsed
 from inferopt.emulator.dialect import ChatRoute
 from inferopt.emulator.engine import Failure, ParsedCall, Plan
+from inferopt.emulator.gemini_caches import CACHED_TOKENS_KEY
 from inferopt.tokens import count_tokens
 from inferopt.types import ChatResponse, ThinkingDelta, ThinkingPart
 from inferopt.wire import gemini
@@ -61,10 +62,12 @@ def gemini_call(body: Any, model: str, stream: bool) -> ParsedCall | Failure:
     problem = _problem(body)
     if problem is not None:
         return problem
+    cached = int(body.pop(CACHED_TOKENS_KEY, 0) or 0)  # the prefix an explicit cache put first
     body = camel_case(body)
     thinking = (body.get("generationConfig") or {}).get("thinkingConfig") or {}
     thoughts = bool(thinking.get("includeThoughts")) and thinking.get("thinkingBudget") != 0
-    return parsed(decode_request(body, model), {"stream": stream}, context={"include_thoughts": thoughts})
+    request = decode_request(body, model)
+    return parsed(request, {"stream": stream}, context={"include_thoughts": thoughts}, cached_content_tokens=cached)
 
 
 def _includes_thoughts(plan: Plan) -> bool:

@@ -46,8 +46,19 @@ _COMPLETION = (
 )
 
 
+def choices_body(plan: Plan, completion_id: str, created: int) -> bytes:
+    """An ``n`` > 1 answer: every choice, the prompt billed once."""
+    responses = [plan_response(plan, completion_id)] + [
+        plan.response(completion_id, i) for i in range(1, len(plan.answers))
+    ]
+    body = openai_chat.encode_choices(responses, plan.total_usage(), created)
+    return _dumps({**body, **DEPLOYMENT, "service_tier": plan.service_tier}).encode()
+
+
 def completion_body(plan: Plan, completion_id: str, created: int) -> bytes:
     """The non-streamed ``chat.completion`` object."""
+    if plan.more:
+        return choices_body(plan, completion_id, created)
     if plan.logprobs is not None or plan.answer.tool_calls or plan.service_tier != "default":
         return codec_body(plan, completion_id, created)
     answer = plan.answer
@@ -76,6 +87,13 @@ class PlanChunkWriter:
         self._encoder = ChatStreamEncoder(
             plan.model, include_usage, completion_id=completion_id, created=created, head_extra=DEPLOYMENT
         )
+        # Choices 1..n-1 of an n > 1 call: their own encoders (same id), written whole at the end.
+        self._others = [
+            ChatStreamEncoder(
+                plan.model, include_usage, completion_id=completion_id, created=created, head_extra=DEPLOYMENT, choice=i
+            )
+            for i in range(1, len(plan.answers))
+        ]
         self._logprobs = (
             LogprobCursor(token_logprobs(plan.model, plan.answer.text, plan.logprobs))
             if plan.logprobs is not None
@@ -83,7 +101,7 @@ class PlanChunkWriter:
         )
 
     def first(self) -> bytes:
-        return self._encoder.start()
+        return self._encoder.start() + b"".join(e.start() for e in self._others)
 
     def content(self, text: str) -> bytes:
         # With logprobs, each chunk carries the entries of the tokens this piece completes.
@@ -94,8 +112,20 @@ class PlanChunkWriter:
         asked for, and ``[DONE]``."""
         response = self._plan.response(self._id)
         pieces = [self._encoder.delta(d) for d in tool_call_deltas(response)]
+        if self._others:
+            return b"".join(pieces) + self._choices_end(response)
         usage = openai_chat.encode_usage(response.usage)
         return b"".join(pieces) + self._encoder.finish(openai_chat.native_finish_reason(response), usage)
+
+    def _choices_end(self, first: ChatResponse) -> bytes:
+        """Choice 0's finish, each other choice whole (its text, its tool calls, its finish), one usage."""
+        out = [self._encoder.finish_chunk(openai_chat.native_finish_reason(first))]
+        for i, encoder in enumerate(self._others, start=1):
+            response = self._plan.response(self._id, i)
+            out.append(encoder.text(response.content) if response.content else b"")
+            out += [encoder.delta(d) for d in tool_call_deltas(response)]
+            out.append(encoder.finish_chunk(openai_chat.native_finish_reason(response)))
+        return b"".join(out) + self._encoder.stream_end(openai_chat.encode_usage(self._plan.total_usage()))
 
 
 def error_body(failure: Failure) -> bytes:
@@ -147,7 +177,7 @@ def error_body(failure: Failure) -> bytes:
             "This model does not support assistant message prefill: the conversation must end with a user message."
         )
     else:
-        message, param = failure.message, failure.param
+        message, param, code = failure.message, failure.param, failure.code
     return _dumps(openai_chat.encode_error(message, err_type, param, code)).encode()
 
 

@@ -49,6 +49,7 @@ from inferopt.gateway.dialects import (
     ANTHROPIC_COUNT,
     OPENAI,
     Dialect,
+    adapted_headers,
     answer_headers,
     cache_result,
     header_value,
@@ -304,7 +305,9 @@ class GatewayApp:
             writer = LazyWriter(lambda: dialect.writer(answering.model, parsed))
 
         def headers(done: ChatResponse | None) -> list[Header]:
-            return answer_headers(done) if done is not None else [(b"x-inferopt-model", header_value(answering.model))]
+            if done is not None:
+                return answer_headers(done)
+            return [(b"x-inferopt-model", header_value(answering.model)), *adapted_headers(parsed.request)]
 
         async def refuse(problem: Problem) -> None:
             await self._refuse(dialect, send, problem)
@@ -410,10 +413,10 @@ def tenant_of(key: VirtualKey | None) -> str:
 
 
 def model_names(client: AsyncClient) -> list[str]:
-    """Aliases from the config; with the emulator alone, every model the emulator knows."""
+    """Aliases from the config; with the emulator alone, every model the emulator knows (embeddings too)."""
     names = list(client.config.models)
     if client.config.is_emulated:
-        from inferopt.emulator import load_profiles
+        from inferopt.emulator import embeddings, load_profiles
 
-        names += load_profiles().names()
+        names += load_profiles().names() + embeddings.model_names()
     return sorted(set(names))

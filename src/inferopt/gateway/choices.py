@@ -68,11 +68,7 @@ def merged(responses: list[ChatResponse]) -> ChatResponse:
 
 def completion_body(responses: list[ChatResponse]) -> bytes:
     """One ``chat.completion`` holding every copy's choice, in order, and the summed usage."""
-    bodies = [openai_chat.encode_response(r) for r in responses]
-    head: dict[str, Any] = bodies[0]
-    head["choices"] = [{**body["choices"][0], "index": i} for i, body in enumerate(bodies)]
-    head["usage"] = openai_chat.encode_usage(merged(responses).usage)
-    return dumps(head).encode()
+    return dumps(openai_chat.encode_choices(responses, merged(responses).usage)).encode()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from inferopt.capabilities.capable import ADAPTED_OPTION
 from inferopt.conversations import Conversations
 from inferopt.embeddings.types import EmbeddingResponse
 from inferopt.gateway import anthropic_routes, openai_routes, responses_routes
@@ -19,7 +20,7 @@ from inferopt.gateway.asgi import Header
 from inferopt.gateway.problems import Problem
 from inferopt.gateway.sse import StreamWriter
 from inferopt.gateway.validation import ParsedChat, RequestLimits
-from inferopt.types import ChatResponse
+from inferopt.types import ChatRequest, ChatResponse
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,19 @@ def answer_headers(response: ChatResponse | EmbeddingResponse) -> list[Header]:
         if isinstance(value, str | int | float | bool) and name.replace("_", "-").replace("-", "").isalnum():
             headers.append((b"x-inferopt-" + name.replace("_", "-").lower().encode(), header_value(value)))
     return headers
+
+
+def adapted_headers(request: ChatRequest) -> list[Header]:
+    """What the capability layer dropped or translated, for a stream's headers (sent before its answer)."""
+    adapted = request.options.get(ADAPTED_OPTION)
+    if adapted is None:
+        return []
+    out = []
+    if adapted.dropped:
+        out.append((b"x-inferopt-dropped-params", header_value(",".join(adapted.dropped))))
+    if adapted.translated:
+        out.append((b"x-inferopt-translated-params", header_value(",".join(adapted.translated))))
+    return out
 
 
 def cache_result(response: ChatResponse | EmbeddingResponse | None) -> str | None:

@@ -25,6 +25,7 @@ from inferopt.errors import (
     RateLimitedError,
     StoreUnavailableError,
     UnknownModelError,
+    UnsupportedParameterError,
     redact,
 )
 
@@ -102,6 +103,14 @@ def problem_for(exc: BaseException) -> Problem:
         return Problem(429, message, code="rate_limit_exceeded", retry_after_s=exc.retry_after)
     if isinstance(exc, AllAttemptsFailedError) and exc.rate_limited:  # every target limited: wait, do not fail
         return Problem(429, message, code="rate_limit_exceeded", retry_after_s=exc.retry_after)
+    if isinstance(exc, UnsupportedParameterError):
+        return Problem(400, message, code="unsupported_parameter", param=exc.param)
+    if (
+        isinstance(exc, AllAttemptsFailedError)
+        and exc.errors
+        and all(isinstance(e, UnsupportedParameterError) for _, e in exc.errors)
+    ):  # no target takes what the request needs: the caller's request, not an upstream failure
+        return Problem(400, message, code="unsupported_parameter", param=getattr(exc.errors[0][1], "param", None))
     if isinstance(exc, ProviderHTTPError):
         # The upstream's 4xx is the caller's problem and keeps its status; 5xx says the upstream failed.
         status = exc.status if 400 <= exc.status < 500 else 502

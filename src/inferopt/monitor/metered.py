@@ -116,7 +116,7 @@ class Metered:
             if cost is not None or usage is None:  # known already, or a failure: nothing to price
                 break
             try:
-                cost = cost_of(usage, name, catalog=self.catalog)
+                cost = cost_of(usage, name, catalog=self.catalog, at=record.timestamp)  # the price of its day
             except UnknownModelError:
                 continue
         if record.cache_hit:
@@ -140,6 +140,8 @@ class Metered:
         record.cache = _cache_outcome(response.cache)
         record.route = _route(response.route)
         record.retries = max(0, (response.attempts or 1) - 1)
+        record.dropped_params = str(notes.get("dropped_params", ""))
+        record.limiter = str(notes.get("limiter", ""))
         if record.ttft_s is None:
             record.ttft_s = record.latency_s if not record.streamed else response.ttft_s
         self.writer.submit((record, replace(usage), response.cost_usd, notes.get("cache_saved_usd")))

@@ -38,6 +38,8 @@ class RequestRecord:
     key_id: str = ""
     streamed: bool = False
     emulated: bool = False
+    dropped_params: str = ""  # parameters the target model could not take, dropped (comma-separated)
+    limiter: str = ""  # "local" when the shared (Redis) rate limiter was down and this process's buckets limited
 
     @property
     def ok(self) -> bool:

@@ -45,6 +45,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE requests ADD COLUMN streamed INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE requests ADD COLUMN emulated INTEGER NOT NULL DEFAULT 0;
     """,
+    # v3: parameters dropped because the target model could not take them (inferopt.capabilities);
+    # "local" when the shared rate limiter was down and the process's own buckets limited the call.
+    """
+    ALTER TABLE requests ADD COLUMN dropped_params TEXT NOT NULL DEFAULT '';
+    ALTER TABLE requests ADD COLUMN limiter TEXT NOT NULL DEFAULT '';
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -155,7 +155,13 @@ class RateLimited:
 
     async def _admit(self, request: ChatRequest) -> tuple[_ModelLimiter, int, bool]:
         limiter = self.limiter_for(request.model)
-        estimate = self.estimate_tokens(request, limiter.limits)
+        return await self.admit(limiter, self.estimate_tokens(request, limiter.limits))
+
+    async def admit(self, limiter: _ModelLimiter, estimate: int) -> tuple[_ModelLimiter, int, bool]:
+        """Wait until one request of ``estimate`` tokens fits ``limiter``'s buckets (and a concurrency slot).
+
+        Returns what :meth:`settle` needs; the third item is True when Redis was down and this process's
+        own buckets admitted it. Any call that costs requests and tokens can use it (embeddings do)."""
         rpm_wait, rpm_local = await self._call_bucket(limiter, "rpm", 1, True)
         tpm_wait, tpm_local = await self._call_bucket(limiter, "tpm", estimate, True)
         wait = max(rpm_wait, tpm_wait)
@@ -169,12 +175,16 @@ class RateLimited:
         return limiter, estimate, local
 
     async def _settle(self, limiter: _ModelLimiter, estimate: int, response: ChatResponse | None, local: bool) -> None:
+        await self.settle(limiter, estimate, None if response is None else response.usage.total_tokens)
+        if response is not None and local:  # the record says so: this answer was limited in this process only
+            response.annotations["limiter"] = LOCAL
+
+    async def settle(self, limiter: _ModelLimiter, estimate: int, used_tokens: int | None) -> None:
+        """Free the concurrency slot and give back what the estimate over-reserved (None: the call failed)."""
         if limiter.concurrency is not None:
             limiter.concurrency.release()
-        if response is not None:
-            await self._call_bucket(limiter, "tpm", estimate - response.usage.total_tokens, False)
-            if local:  # the record says so: this answer was limited in this process only
-                response.annotations["limiter"] = LOCAL
+        if used_tokens is not None:
+            await self._call_bucket(limiter, "tpm", estimate - used_tokens, False)
 
     def _observe(self, limiter: _ModelLimiter, error: BaseException | None) -> None:
         if limiter.concurrency is None:

@@ -12,7 +12,9 @@ required)::
     {"currency": "USD", "unit": "per 1M tokens",
      "models": {"my-model": {"provider": "openai", "input": 1.0, "output": 4.0, "cache_read": 0.1}}}
 
-Optional model fields: ``cache_read``, ``cache_write_5m``, ``cache_write_1h``, ``batch_input``,
+A price change on a date: give the new price an ``"effective_from": "2026-12-01"`` (UTC); the
+price it replaces keeps billing calls made before that date (records are priced at their own
+timestamp). Optional model fields: ``cache_read``, ``cache_write_5m``, ``cache_write_1h``, ``batch_input``,
 ``batch_output``, ``batch_cache_discount`` (true/false), ``context_window``, ``max_output_tokens``
 and ``derived``; see :class:`ModelPrice`. Nothing is derived from provider policy for these files.
 
@@ -25,6 +27,8 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
+import time
 from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
@@ -44,27 +48,52 @@ UNIT = "per 1M tokens"
 CURRENCY = "USD"
 
 _REQUIRED_FIELDS = ("provider", "input", "output")
-_MODEL_FIELDS = frozenset({"provider", *PRICE_FIELDS, *LIMIT_FIELDS, "batch_cache_discount", "derived"})
+_MODEL_FIELDS = frozenset(
+    {"provider", *PRICE_FIELDS, *LIMIT_FIELDS, "batch_cache_discount", "derived", "effective_from"}
+)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class PriceCatalog:
     """Prices by model name. Immutable: merging and loading return new catalogs."""
 
-    def __init__(self, prices: Mapping[str, ModelPrice] | None = None) -> None:
+    def __init__(
+        self,
+        prices: Mapping[str, ModelPrice] | None = None,
+        earlier: Mapping[str, tuple[ModelPrice, ...]] | None = None,
+    ) -> None:
         self._prices: dict[str, ModelPrice] = dict(prices or {})
+        # Prices a dated change replaced, oldest first, for calls made before the change.
+        self._earlier: dict[str, tuple[ModelPrice, ...]] = dict(earlier or {})
 
-    def get(self, model: str) -> ModelPrice:
-        """The price of ``model``; raises UnknownModelError (with close names) if it has none."""
-        price = self.find(model)
+    def get(self, model: str, *, at: float | None = None) -> ModelPrice:
+        """The price of ``model`` (in effect at ``at``, epoch seconds; default now); raises
+        UnknownModelError (with close names) if it has none."""
+        price = self.find(model, at=at)
         if price is None:
             raise UnknownModelError(self._unknown_message(model))
         return price
 
-    def find(self, model: str) -> ModelPrice | None:
-        """The price of ``model``, or None if the catalog has none."""
-        if model in self._prices:
-            return self._prices[model]
-        return self._prices.get(strip_provider_prefix(model))
+    def find(self, model: str, *, at: float | None = None) -> ModelPrice | None:
+        """The price of ``model`` in effect at ``at`` (epoch seconds; default now), or None if the
+        catalog has none. Before a dated change the price it replaced applies."""
+        name = model if model in self._prices else strip_provider_prefix(model)
+        price = self._prices.get(name)
+        if price is None or price.effective_from is None:
+            return price
+        when = time.time() if at is None else at
+        if when >= price.effective_from_ts:
+            return price
+        for older in reversed(self._earlier.get(name, ())):
+            if when >= older.effective_from_ts:
+                return older
+        return price  # before every known price: the oldest one we have is the best guess
+
+    def history(self, model: str) -> list[ModelPrice]:
+        """Every price of ``model`` the catalog knows, oldest first."""
+        name = model if model in self._prices else strip_provider_prefix(model)
+        current = self._prices.get(name)
+        return [*self._earlier.get(name, ()), *([current] if current is not None else [])]
 
     def names(self) -> list[str]:
         """Every model name in the catalog, sorted."""
@@ -75,8 +104,20 @@ class PriceCatalog:
         return [self._prices[name] for name in self.names()]
 
     def merged(self, override: PriceCatalog) -> PriceCatalog:
-        """A catalog with this one's prices, replaced or extended model by model by ``override``."""
-        return PriceCatalog({**self._prices, **override._prices})
+        """A catalog with this one's prices, replaced or extended model by model by ``override``.
+
+        An override with an ``effective_from`` date keeps the price it replaces for earlier calls."""
+        earlier = {**self._earlier, **override._earlier}
+        for name, price in override._prices.items():
+            replaced = self._prices.get(name)
+            if price.effective_from is not None and replaced is not None:
+                if replaced.effective_from_ts >= price.effective_from_ts:
+                    raise PricingError(
+                        f"model {name!r}: the price effective {price.effective_from} is not later than the one "
+                        f"it replaces ({replaced.effective_from}); list dated prices oldest first"
+                    )
+                earlier[name] = (*self._earlier.get(name, ()), replaced)
+        return PriceCatalog({**self._prices, **override._prices}, earlier)
 
     @classmethod
     def load_file(cls, path: str | PathLike[str], *, base: PriceCatalog | None = None) -> PriceCatalog:
@@ -187,11 +228,15 @@ def _model_price(name: str, entry: Any, *, file: str) -> ModelPrice:
     derived = entry.get("derived", [])
     if not isinstance(derived, list) or not all(isinstance(f, str) for f in derived):
         raise PricingError(f"{where}: 'derived' must be a list of field names")
+    effective = entry.get("effective_from")
+    if effective is not None and (not isinstance(effective, str) or not _DATE.match(effective)):
+        raise PricingError(f"{where}: 'effective_from' must be a UTC date as YYYY-MM-DD, got {effective!r}")
     return ModelPrice(
         name=name,
         provider=entry["provider"],
         batch_cache_discount=discount,
         derived=tuple(derived),
+        effective_from=effective,
         **values,
     )
 

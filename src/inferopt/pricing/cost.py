@@ -104,13 +104,14 @@ def cost_of(
     tier: Tier = "standard",
     catalog: PriceCatalog | None = None,
     on_unknown: OnUnknown = "error",
+    at: float | None = None,
 ) -> float:
     """The cost of one call in USD: the sum of :func:`cost_breakdown`.
 
     ``on_unknown="zero"`` returns 0.0 with a :class:`CostUnknownWarning` instead of raising when the
     model, or its batch price, is unknown.
     """
-    return cost_breakdown(usage, model, batch=batch, tier=tier, catalog=catalog, on_unknown=on_unknown).total
+    return cost_breakdown(usage, model, batch=batch, tier=tier, catalog=catalog, on_unknown=on_unknown, at=at).total
 
 
 def cost_breakdown(
@@ -121,17 +122,19 @@ def cost_breakdown(
     tier: Tier = "standard",
     catalog: PriceCatalog | None = None,
     on_unknown: OnUnknown = "error",
+    at: float | None = None,
 ) -> CostBreakdown:
     """The cost of one call in USD, per component. See the module docstring for the rules.
 
     Raises UnknownModelError (model not in ``catalog``, default: the bundled catalog) or
     PricingError (``batch=True`` and no batch price) unless ``on_unknown="zero"``, and ValueError
-    if ``usage`` breaks the token convention of :mod:`inferopt.types`.
+    if ``usage`` breaks the token convention of :mod:`inferopt.types`. ``at`` (epoch seconds,
+    default now) picks the price in effect then, where the catalog has dated prices.
     """
     _check_usage(usage)
     batch = batch or tier == "flex"  # flex is billed at batch rates (module docstring)
     try:
-        price = (catalog or default_catalog()).get(model)
+        price = (catalog or default_catalog()).get(model, at=at)
         rates = _batch_rates(price) if batch else _standard_rates(price)
     except (UnknownModelError, PricingError) as exc:
         if on_unknown != "zero":

@@ -9,6 +9,7 @@ price is treated.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 # Field names as they appear in a model entry of our catalog schema (besides ``provider``), in the
 # order the build script writes them.
@@ -49,6 +50,16 @@ class ModelPrice:
     context_window: int | None = None
     max_output_tokens: int | None = None
     derived: tuple[str, ...] = ()
+    # The UTC date (YYYY-MM-DD) this price took effect; None: always. An earlier price of the same
+    # model stays in the catalog for calls before that date (PriceCatalog.find(model, at=...)).
+    effective_from: str | None = None
+
+    @property
+    def effective_from_ts(self) -> float:
+        """``effective_from`` as epoch seconds (UTC midnight); minus infinity when unset."""
+        if self.effective_from is None:
+            return float("-inf")
+        return datetime.strptime(self.effective_from, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
 
     @property
     def has_batch_prices(self) -> bool:

@@ -29,6 +29,7 @@ from inferopt.errors import (
     ProviderProtocolError,
     ProviderTimeoutError,
     RateLimitedError,
+    UnsupportedParameterError,
 )
 from inferopt.parallel.retry import RATE_LIMITS_TO_CALLER
 from inferopt.rescue import STALL_OPTION
@@ -89,7 +90,7 @@ def stops_failover(error: BaseException) -> bool:
     return (
         isinstance(error, ProviderHTTPError)
         and not error.retryable
-        and not isinstance(error, ContextWindowExceededError)
+        and not isinstance(error, ContextWindowExceededError | UnsupportedParameterError)  # another target may take it
     )
 
 

@@ -230,3 +230,12 @@ def encode_response(response: ChatResponse, created: int | None = None) -> dict[
         ],
         "usage": encode_usage(response.usage),
     }
+
+
+def encode_choices(responses: list[ChatResponse], usage: Usage, created: int | None = None) -> dict[str, Any]:
+    """One ``chat.completion`` holding each answer as a choice, indexed in order, with ``usage``."""
+    bodies = [encode_response(r, created) for r in responses]
+    head = bodies[0]
+    head["choices"] = [{**body["choices"][0], "index": i} for i, body in enumerate(bodies)]
+    head["usage"] = encode_usage(usage)
+    return head

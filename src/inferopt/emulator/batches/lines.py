@@ -2,10 +2,11 @@
 
 A batch line is parsed by the provider's wire module, checked against the model's profile and
 answered by the engine's :class:`~inferopt.emulator.answers.AnswerSource`, so a prompt gets the
-same words and usage in a batch as live. What differs from ``Engine.plan``, on purpose: no
-realtime rate limits (providers give batches their own queue), no latency or transport faults,
-no prompt-cache reads (providers cache batches only best-effort), and errors come from
-``batch_error_rate`` instead of the live fault rates.
+same words, tool calls, thinking and usage in a batch as live. What differs from ``Engine.plan``,
+on purpose: no realtime rate limits (providers give batches their own queue), no latency or
+transport faults, prompt caching only on Anthropic's ``cache_control`` breakpoints (its batches
+cache best-effort; OpenAI's Batch API does not discount cached input before GPT-5), and errors
+come from ``batch_error_rate`` instead of the live fault rates.
 """
 
 from __future__ import annotations
@@ -52,10 +53,11 @@ def plan_line(engine: Engine, provider: Provider, custom_id: str, body: Any) -> 
     if error_draw(config.seed, custom_id, body) < config.batch_error_rate:
         engine.stats.faults["batch_error"] += 1
         return Failure(500, "server_error", model=call.model)
-    answer = engine.answers.answer(profile.name, call.last_user_text, call.digest, call.max_tokens, call.stop)
-    engine.stats.usage(prompt_tokens, answer.output_tokens, 0)
+    answer = engine.shaped_answer(provider, call, profile.name)  # tools and thinking, as live
+    cache = engine.batch_cache(call, profile.name, profile.min_cacheable_tokens) if provider == "anthropic" else None
+    engine.stats.usage(prompt_tokens, answer.output_tokens, cache.read if cache else 0)
     latency = plan_latency(profile, answer.output_tokens, 0.5)
-    return Plan(call.model, profile, answer, prompt_tokens, CacheUsage(), latency, "none", ALLOWED_UNLIMITED)
+    return Plan(call.model, profile, answer, prompt_tokens, cache or CacheUsage(), latency, "none", ALLOWED_UNLIMITED)
 
 
 @dataclass(slots=True)
