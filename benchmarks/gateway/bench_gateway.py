@@ -15,7 +15,8 @@ The load generator, the emulator and the gateway (one worker) run in separate pr
 
 Rows: closed-loop max requests/s, latency p50/p99 at fixed rates (latency counts from each request's
 scheduled start), stream time-to-first-byte, the same for the Responses API (``POST /v1/responses``,
-which the gateway translates to chat upstream), peak RSS of the gateway process.
+which the gateway translates to chat upstream) and for embeddings (``POST /v1/embeddings``, one
+input; ``nan`` where a variant has no embeddings upstream), peak RSS of the gateway process.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from inferopt.emulator import EmulatorConfig, EmulatorServer, ProfileOverrides
 
 HOST = "127.0.0.1"
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hi"}], "max_tokens": 16}
+EMBEDDINGS_BODY = {"model": "text-embedding-3-small", "input": "The quick brown fox jumps over the lazy dog."}
 RESPONSES_BODY = {"model": "gpt-4o-mini", "input": "Say hi", "max_output_tokens": 16, "store": False}
 HERE = Path(__file__).resolve().parent
 Figures = dict[str, float]
@@ -105,6 +107,17 @@ async def measure(port: int, duration_s: float, rates: list[int]) -> Figures:
     )
     ttfb = await stream_ttfb(HOST, port, encode_post("/v1/responses", {**RESPONSES_BODY, "stream": True}), 200)
     result["resp_ttfb_p50"], result["resp_ttfb_p99"] = percentile(ttfb, 0.5) * 1000, percentile(ttfb, 0.99) * 1000
+    # Embeddings: one input per request (the per-item cache is not in this stack: every call goes upstream).
+    embed = encode_post("/v1/embeddings", EMBEDDINGS_BODY)
+    run = await closed_loop(HOST, port, embed, 32, duration_s)
+    result["emb_closed_rps"], result["emb_closed_errors"] = run.rate, run.errors
+    run = await fixed_rate(HOST, port, embed, rate, duration_s)
+    result["emb_p50"], result["emb_p99"] = (
+        percentile(run.latencies_s, 0.5) * 1000,
+        percentile(run.latencies_s, 0.99) * 1000,
+    )
+    if result["emb_closed_errors"] or run.errors:  # e.g. the in-process model has no embeddings: no figure
+        result.update(emb_closed_rps=float("nan"), emb_p50=float("nan"), emb_p99=float("nan"))
     return result
 
 
@@ -155,6 +168,9 @@ def report(columns: dict[str, Figures], rates: list[int], duration: float) -> No
     row(f"responses p99 ms at {rates[len(rates) // 2]} req/s (added)", "resp_p99", ".1f", added=True)
     row("responses stream TTFB p50 (added)", "resp_ttfb_p50", ".2f", added=True)
     row("responses stream TTFB p99 (added)", "resp_ttfb_p99", ".2f", added=True)
+    row("embeddings closed-loop req/s", "emb_closed_rps", ".0f")
+    row(f"embeddings p50 ms at {rates[len(rates) // 2]} req/s (added)", "emb_p50", ".1f", added=True)
+    row(f"embeddings p99 ms at {rates[len(rates) // 2]} req/s (added)", "emb_p99", ".1f", added=True)
     print(f"{'gateway peak RSS (MB)':<34}{'':>19}" + "".join(f"{columns[n]['rss_mb']:>19.1f}" for n in names[1:]))
 
 

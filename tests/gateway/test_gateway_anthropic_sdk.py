@@ -128,3 +128,24 @@ def test_count_tokens_through_the_gateway_counts_locally_and_grows_with_the_prom
     assert raw.headers["x-inferopt-token-count"] == "local"  # says how it was counted
     with pytest.raises(anthropic.BadRequestError, match="messages"):
         client.messages.count_tokens(model="gpt-4o-mini", messages=[])
+
+
+def test_anthropic_beta_headers_reach_an_anthropic_upstream(emulator: EmulatorServer, start_gateway: Any) -> None:
+    gateway = start_gateway(emulator)
+    betas = "interleaved-thinking-2025-05-14,context-1m-2025-08-07"
+    before = emulator.stats.betas[betas]
+    with anthropic.Anthropic(base_url=gateway.anthropic_base_url, api_key="k", max_retries=0) as client:
+        client.messages.create(
+            model="haiku",
+            max_tokens=20,
+            messages=[{"role": "user", "content": "Hi"}],
+            extra_headers={"anthropic-beta": betas},
+        )
+        with client.messages.stream(
+            model="haiku",
+            max_tokens=20,
+            messages=[{"role": "user", "content": "Hi"}],
+            extra_headers={"anthropic-beta": betas},
+        ) as stream:
+            stream.get_final_message()
+    assert emulator.stats.betas[betas] - before == 2  # plain and streamed, passed through as sent

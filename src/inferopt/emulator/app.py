@@ -192,6 +192,8 @@ class EmulatorApp:
             started = asyncio.get_running_loop().time()
         request_id = f"req_emu_{self._instance}{next(self._serial):x}"
         base = [EMULATED, (dialect.request_id_header, request_id.encode())]
+        if dialect.provider == "anthropic" and (beta := header(scope, b"anthropic-beta")):
+            stats.betas[beta] += 1
         try:
             step = self._step(scope)
             outcome = await self._decide(dialect, scope, receive)

@@ -26,6 +26,7 @@ class EmulatorStats:
         self.by_model: Counter[str] = Counter()
         self.by_status: Counter[int] = Counter()
         self.faults: Counter[str] = Counter()
+        self.betas: Counter[str] = Counter()  # anthropic-beta header values received on /v1/messages
         self.rate_limited = 0
         self.errors = 0
         self.replayed = 0

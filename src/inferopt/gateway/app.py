@@ -29,7 +29,7 @@ from typing import Any
 from inferopt.client import AsyncClient
 from inferopt.conversations import Conversations, MemoryConversations
 from inferopt.errors import InferoptError, redact
-from inferopt.gateway import anthropic_routes, choices, openai_routes, responses_routes
+from inferopt.gateway import anthropic_routes, choices, gemini_routes, openai_routes, responses_routes
 from inferopt.gateway.answering import FIRST_EVENT_OPTION, Answering, LazyWriter
 from inferopt.gateway.asgi import (
     BodyTooLarge,
@@ -52,6 +52,7 @@ from inferopt.gateway.dialects import (
     adapted_headers,
     answer_headers,
     cache_result,
+    gemini_dialect,
     header_value,
     responses_dialect,
 )
@@ -64,6 +65,7 @@ from inferopt.gateway.sse import relay
 from inferopt.gateway.usage import Estimate, estimate_of, settled_cost
 from inferopt.gateway.validation import ParsedChat, RequestLimits
 from inferopt.parallel.retry import RATE_LIMITS_TO_CALLER
+from inferopt.providers.anthropic import ANTHROPIC_BETA_OPTION
 from inferopt.tokens import count_request_tokens
 from inferopt.types import ChatResponse
 from inferopt.wire.sse import dumps as _json
@@ -153,11 +155,12 @@ class GatewayApp:
             return None
         auth = header(scope, b"authorization")
         secret = auth[7:].strip() if auth and auth[:7].lower() == "bearer " else header(scope, b"x-api-key")
+        secret = secret or header(scope, b"x-goog-api-key")  # the google-genai SDK's api_key
         if not secret:
             return Problem(
                 401,
                 "missing API key: send your gateway key as 'Authorization: Bearer sk-io-...' "
-                "(the OpenAI SDK's api_key) or 'x-api-key' (the Anthropic SDK's api_key)",
+                "(the OpenAI SDK's api_key), 'x-api-key' (the Anthropic SDK's) or 'x-goog-api-key' (google-genai's)",
                 code="missing_api_key",
             )
         try:
@@ -222,6 +225,9 @@ class GatewayApp:
             mode = header(scope, b"x-inferopt-cache")
             if mode in _CACHE_MODES:
                 parsed.request.options["cache"] = mode
+            beta = header(scope, b"anthropic-beta")
+            if beta:  # passed to an Anthropic upstream as is (other upstreams ignore it)
+                parsed.request.options[ANTHROPIC_BETA_OPTION] = beta[:1000]
         return parsed
 
     async def _read(self, scope: Scope, receive: Receive) -> bytes | Problem:
@@ -346,7 +352,12 @@ class GatewayApp:
         await send_bytes(send, 200, anthropic_routes.count_body(tokens), [(b"x-inferopt-token-count", b"local")])
 
     def _stored_route(self, scope: Scope) -> Callable[[Scope, Receive, Send], Any] | None:
-        """``GET``/``DELETE /v1/responses/{id}`` and ``GET /v1/responses/{id}/input_items``."""
+        """Routes with a name in the path: Gemini's ``POST /v1beta/models/{model}:generateContent``
+        (and ``:streamGenerateContent``), ``GET``/``DELETE /v1/responses/{id}`` and its ``/input_items``."""
+        gemini = gemini_routes.match(str(scope["path"])) if scope["method"] == "POST" else None
+        if gemini is not None:
+            dialect = gemini_dialect(*gemini)
+            return lambda s, r, w: self._chat(dialect, s, r, w)
         path = str(scope["path"]).removeprefix("/v1")
         if not path.startswith("/responses/") or scope["method"] not in ("GET", "DELETE"):
             return None

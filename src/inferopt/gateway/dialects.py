@@ -15,7 +15,7 @@ from typing import Any
 from inferopt.capabilities.capable import ADAPTED_OPTION
 from inferopt.conversations import Conversations
 from inferopt.embeddings.types import EmbeddingResponse
-from inferopt.gateway import anthropic_routes, openai_routes, responses_routes
+from inferopt.gateway import anthropic_routes, gemini_routes, openai_routes, responses_routes
 from inferopt.gateway.asgi import Header
 from inferopt.gateway.problems import Problem
 from inferopt.gateway.sse import StreamWriter
@@ -62,6 +62,18 @@ ANTHROPIC_COUNT = Dialect(
     Problem.anthropic_body,
     anthropic_routes.error_payload,
 )
+
+
+def gemini_dialect(model: str, stream: bool) -> Dialect:
+    """Gemini's generate route for ``model`` (it comes from the path, not the body)."""
+    return Dialect(
+        gemini_routes.ROUTE,
+        gemini_routes.parser(model, stream),
+        gemini_routes.response_body,
+        gemini_routes.GeminiWriter,
+        gemini_routes.error_body,
+        gemini_routes.error_payload,
+    )
 
 
 def responses_dialect(store: Conversations) -> Dialect:

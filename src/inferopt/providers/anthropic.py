@@ -1,6 +1,7 @@
 """Anthropic Messages over HTTP: auth, path and the I/O driver; the wire is :mod:`inferopt.wire.anthropic_messages`.
 
-``POST {base_url}/v1/messages`` with ``x-api-key`` and ``anthropic-version``.
+``POST {base_url}/v1/messages`` with ``x-api-key`` and ``anthropic-version`` (and ``anthropic-beta`` when
+``request.options["anthropic_beta"]`` names betas: the gateway passes its client's header through).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from inferopt.wire.common import ErrorDetail
 from inferopt.wire.sse import ServerSentEvent
 
 API_VERSION = wire.API_VERSION
+# request.options key: the ``anthropic-beta`` header value to send (the gateway passes its client's through).
+ANTHROPIC_BETA_OPTION = "anthropic_beta"
 DEFAULT_MAX_TOKENS = wire.DEFAULT_MAX_TOKENS
 
 
@@ -34,6 +37,13 @@ class AnthropicModel(HTTPChatModel):
         headers = {"anthropic-version": API_VERSION}
         if self.provider.api_key:
             headers["x-api-key"] = self.provider.api_key
+        return headers
+
+    def _request_headers(self, request: ChatRequest) -> dict[str, str]:
+        headers = self._headers()
+        beta = request.options.get(ANTHROPIC_BETA_OPTION)
+        if isinstance(beta, str) and beta:
+            headers["anthropic-beta"] = beta  # e.g. context-1m-2025-08-07, interleaved-thinking-2025-05-14
         return headers
 
     def _body(self, request: ChatRequest, stream: bool) -> dict[str, Any]:

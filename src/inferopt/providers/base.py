@@ -275,6 +275,10 @@ class HTTPChatModel:
     def _headers(self) -> dict[str, str]:
         raise NotImplementedError
 
+    def _request_headers(self, request: ChatRequest) -> dict[str, str]:
+        """The headers of one call: the adapter's own, plus what the request asks for (Anthropic's betas)."""
+        return self._headers()
+
     def _path(self, request: ChatRequest, stream: bool) -> str:
         """Where to POST ``request`` (Gemini names the model and the streaming in the path)."""
         return self.path
@@ -309,7 +313,9 @@ class HTTPChatModel:
         """Send the request unstreamed; return the response headers and its parsed JSON body."""
         body = json.dumps(self._body(request, False)).encode()
         try:
-            status, headers, content = await self.provider.http.post(self._path(request, False), body, self._headers())
+            status, headers, content = await self.provider.http.post(
+                self._path(request, False), body, self._request_headers(request)
+            )
         except TransportFailure as exc:
             raise transport_error(self.provider, request.model, exc) from exc
         if status >= 400:
@@ -321,7 +327,9 @@ class HTTPChatModel:
         """A streamed response with a success status; leaving the block closes the connection."""
         body = json.dumps(self._body(request, True)).encode()
         try:
-            async with self.provider.http.stream(self._path(request, True), body, self._headers()) as response:
+            async with self.provider.http.stream(
+                self._path(request, True), body, self._request_headers(request)
+            ) as response:
                 if response.status >= 400:
                     self._raise_for(request, response.status, response.headers, await response.aread())
                 yield response
