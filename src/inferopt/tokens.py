@@ -23,6 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
+from inferopt.image_tokens import content_image_tokens
 from inferopt.types import ChatRequest, Message
 
 _BLOB = "https://openaipublic.blob.core.windows.net/encodings/{}.tiktoken"
@@ -95,10 +96,12 @@ def count_tokens(text: str, model: str = "gpt-4o") -> int:
 
 
 def count_message_tokens(messages: list[Message], model: str = "gpt-4o") -> int:
-    """Prompt tokens of a chat: text of every message plus the chat format's framing tokens."""
+    """Prompt tokens of a chat: text of every message, its images, plus the chat format's framing tokens."""
     total = REPLY_PRIMER_TOKENS
     for m in messages:
         total += MESSAGE_OVERHEAD_TOKENS + count_tokens(m.text, model)
+        if not isinstance(m.content, str):  # images, by their provider's rule (inferopt.image_tokens)
+            total += content_image_tokens(m.content, model)
     return total
 
 

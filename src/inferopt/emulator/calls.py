@@ -19,7 +19,8 @@ from inferopt.emulator.capability_checks import anthropic_refusal, openai_refusa
 from inferopt.emulator.engine import Failure, ParsedCall
 from inferopt.emulator.logprobs import MAX_TOP_LOGPROBS
 from inferopt.emulator.prompt_cache import Breakpoint
-from inferopt.emulator.token_runs import TokenRun, framing, tokenize
+from inferopt.emulator.token_runs import ImageRun, TokenRun, framing, tokenize
+from inferopt.image_tokens import image_tokens, part_image
 from inferopt.types import ChatRequest, Message
 from inferopt.wire import anthropic_messages, openai_chat
 
@@ -56,6 +57,15 @@ class _Prompt:
         self._position += len(self.runs[-1])
         self.digest.update(b"\x00" + role.encode() + b"\x00")
 
+    def image(self, tokens: int, identity: str, cache_control: Any = None) -> None:
+        digest = hashlib.blake2b(identity.encode(), digest_size=8).digest()
+        self.runs.append(ImageRun(tokens, digest))
+        self._position += tokens
+        self.ends.append(self._position)
+        self.digest.update(digest + b"\x00")
+        if cache_control is not None:
+            self._mark(cache_control)
+
     def block(self, text: str, cache_control: Any = None) -> None:
         run = tokenize(text, self.model)
         self.runs.append(run)
@@ -85,7 +95,9 @@ class _Prompt:
             for part in message.content:
                 if part.get("type") == "text":
                     self.block(str(part.get("text", "")), part.get("cache_control"))
-                else:  # images, thinking blocks, ...: their JSON stands for them
+                elif (image := part_image(part)) is not None:  # billed by its provider's rule
+                    self.image(image_tokens(*image, self.model), _canonical(part), part.get("cache_control"))
+                else:  # thinking blocks, documents, ...: their JSON stands for them
                     other = _canonical({k: v for k, v in part.items() if k != "cache_control"})
                     self.block(other, part.get("cache_control"))
         if message.tool_calls:

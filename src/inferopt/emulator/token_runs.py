@@ -110,6 +110,23 @@ class FramingRun:
         return self._marker[start * 4 : stop * 4]
 
 
+class ImageRun:
+    """An image in the prompt: as many tokens as its provider bills for it (:mod:`inferopt.image_tokens`),
+    each standing for the image's digest and its position, so the same image is the same prefix."""
+
+    __slots__ = ("_digest", "_length")
+
+    def __init__(self, tokens: int, digest: bytes) -> None:
+        self._length = tokens
+        self._digest = digest
+
+    def __len__(self) -> int:
+        return self._length
+
+    def token_bytes(self, start: int, stop: int) -> bytes:
+        return b"".join(b"\x01" + self._digest[:3] + i.to_bytes(4, "little") for i in range(start, stop))
+
+
 _FRAMING: dict[str, FramingRun] = {}
 
 
