@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
@@ -31,6 +32,7 @@ from loadgen import Connection, encode_post, percentile
 
 from inferopt.emulator import EmulatorConfig, EmulatorServer, ProfileOverrides
 
+IDLE_EXPIRY_S = 4.0
 PROMPTS = 500
 
 
@@ -59,22 +61,32 @@ def requests() -> list[bytes]:
 async def load(port: int, rate: float, seconds: float, pid: int, samples: list[tuple[float, float]]) -> dict:
     """Open loop at ``rate``: request ``k`` is body ``k mod 500``, on a pool of keep-alive connections."""
     bodies = requests()
-    idle: list[Connection] = [await Connection.open(HOST, port) for _ in range(16)]
+    opened = time.perf_counter()
+    idle: list[tuple[Connection, float]] = [(await Connection.open(HOST, port), opened) for _ in range(16)]
     latencies: list[float] = []
-    errors = 0
+    errors: Counter[str] = Counter()  # what each failure was: a status, or the connection error's name
     tasks: set[asyncio.Task[None]] = set()
 
+    async def take() -> Connection:
+        """A pooled connection used within IDLE_EXPIRY_S, as an SDK's pool keeps them (httpx: 5 s), or a new one."""
+        while idle:
+            conn, used = idle.pop()
+            if time.perf_counter() - used <= IDLE_EXPIRY_S:
+                return conn
+            conn.close()
+        return await Connection.open(HOST, port)
+
     async def one(request: bytes, scheduled: float) -> None:
-        nonlocal errors
-        conn = idle.pop() if idle else await Connection.open(HOST, port)
         try:
+            conn = await take()
             status, _ = await conn.send(request)
-        except ConnectionError:
-            errors += 1
+        except (ConnectionError, OSError) as exc:
+            errors[type(exc).__name__] += 1
             return
         latencies.append(time.perf_counter() - scheduled)
-        errors += status != 200
-        idle.append(conn)
+        if status != 200:
+            errors[f"HTTP {status}"] += 1
+        idle.append((conn, time.perf_counter()))
 
     started = time.perf_counter()
     next_sample = 10.0
@@ -90,12 +102,13 @@ async def load(port: int, rate: float, seconds: float, pid: int, samples: list[t
             next_sample += 10.0
     await asyncio.gather(*tasks)
     samples.append((time.perf_counter() - started, rss_mb(pid)))
-    for conn in idle:
+    for conn, _ in idle:
         conn.close()
     sent = int(rate * seconds)
     return {
         "sent": sent,
-        "errors": errors,
+        "errors": sum(errors.values()),
+        "error_kinds": dict(errors),
         "p50_ms": percentile(latencies, 0.5) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000,
     }
@@ -136,6 +149,8 @@ def main() -> None:
         f"{figures['sent']:>9} {figures['errors']:>7} {figures['p50_ms']:>7.1f} {figures['p99_ms']:>7.1f} "
         f"{samples[0][1]:>8.1f}MB {before:>12.1f}MB {after:>5.1f}MB {growth:>6.1f}%"
     )
+    if figures["error_kinds"]:
+        print("failures: " + ", ".join(f"{kind}: {n}" for kind, n in sorted(figures["error_kinds"].items())))
     print("RSS samples (s, MB): " + ", ".join(f"{t:.0f}:{mb:.1f}" for t, mb in samples))
     print(f"target growth < 5%: {'met' if growth < 5 else 'NOT met'}")
 

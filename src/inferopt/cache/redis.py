@@ -18,9 +18,10 @@ import time
 from typing import Any
 
 from inferopt.cache.backend import StatsDeltas
+from inferopt.parallel.limits_redis import bounded_redis
 
 try:
-    import redis.asyncio as aioredis
+    import redis.asyncio  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("the Redis cache backend needs the redis package: pip install 'inferopt[redis]'") from exc
 
@@ -48,8 +49,10 @@ class RedisBackend:
     ) -> None:
         self.url = url
         self.prefix = prefix
-        self._redis: Any = client or aioredis.from_url(
-            url, socket_timeout=socket_timeout_s, socket_connect_timeout=socket_timeout_s
+        # A bounded pool whose callers wait (briefly: a cache must not stall a request) instead of failing
+        # past redis-py's default limit; a failed lookup would be a miss, and a miss is paid upstream again.
+        self._redis: Any = client or bounded_redis(
+            url, timeout_s=socket_timeout_s, pool_wait_s=2 * socket_timeout_s, what="a redis:// cache"
         )
         self._release = self._redis.register_script(_RELEASE)
 

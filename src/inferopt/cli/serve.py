@@ -56,6 +56,9 @@ def _uvicorn_options(host: str, port: int) -> dict[str, Any]:
         "log_level": "warning",
         "backlog": 4096,
         "timeout_graceful_shutdown": 5,
+        # Longer than any client's idle expiry (httpx 5 s, Node's undici 4 s): the gateway never closes a
+        # keep-alive connection just as a client reuses it (a request lost to that race is a client error).
+        "timeout_keep_alive": 75,
     }
 
 
