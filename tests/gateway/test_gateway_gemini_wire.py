@@ -102,3 +102,12 @@ def test_a_gateway_key_goes_in_the_sdks_api_key(emulator: EmulatorServer, start_
     spent, _ = asyncio.run(store.spend(key.id))
     assert spent > 0
     asyncio.run(store.aclose())
+
+
+def test_count_tokens_is_counted_by_the_gateway(emulator: EmulatorServer, start_gateway: Any) -> None:
+    client = sdk(start_gateway(config=config(emulator)))
+    before = emulator.stats.requests_total
+    short = client.models.count_tokens(model="flash", contents="Hi")
+    longer = client.models.count_tokens(model="flash", contents="Hi " * 200)
+    assert 0 < short.total_tokens < longer.total_tokens
+    assert emulator.stats.requests_total == before  # nothing sent upstream

@@ -24,6 +24,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from inferopt.client import AsyncClient
@@ -351,12 +352,28 @@ class GatewayApp:
         tokens = count_request_tokens(parsed.request)
         await send_bytes(send, 200, anthropic_routes.count_body(tokens), [(b"x-inferopt-token-count", b"local")])
 
+    async def _count_gemini(self, model: str, scope: Scope, receive: Receive, send: Send) -> None:
+        """Gemini's ``countTokens``, counted here as Anthropic's is: no upstream call."""
+        dialect = replace(gemini_dialect(model, False), parse=gemini_routes.count_parser(model))
+        key = await self._authenticate(scope)
+        parsed = await self._parse(dialect, scope, receive)
+        problem = key if isinstance(key, Problem) else parsed if isinstance(parsed, Problem) else None
+        if problem is not None:
+            await self._refuse(dialect, send, problem)
+            return
+        assert isinstance(parsed, ParsedChat)
+        tokens = count_request_tokens(parsed.request)
+        await send_bytes(send, 200, gemini_routes.count_body(tokens), [(b"x-inferopt-token-count", b"local")])
+
     def _stored_route(self, scope: Scope) -> Callable[[Scope, Receive, Send], Any] | None:
         """Routes with a name in the path: Gemini's ``POST /v1beta/models/{model}:generateContent``
         (and ``:streamGenerateContent``), ``GET``/``DELETE /v1/responses/{id}`` and its ``/input_items``."""
         gemini = gemini_routes.match(str(scope["path"])) if scope["method"] == "POST" else None
         if gemini is not None:
-            dialect = gemini_dialect(*gemini)
+            model, verb = gemini
+            if verb == "countTokens":
+                return lambda s, r, w: self._count_gemini(model, s, r, w)
+            dialect = gemini_dialect(model, verb == "streamGenerateContent")
             return lambda s, r, w: self._chat(dialect, s, r, w)
         path = str(scope["path"]).removeprefix("/v1")
         if not path.startswith("/responses/") or scope["method"] not in ("GET", "DELETE"):

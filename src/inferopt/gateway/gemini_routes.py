@@ -1,5 +1,6 @@
 """The Gemini dialect of the gateway: ``POST /v1beta/models/{model}:generateContent`` and
-``:streamGenerateContent?alt=sse`` (and the ``/v1/models/...`` forms), so an app written with the
+``:streamGenerateContent?alt=sse`` (and the ``/v1/models/...`` forms; ``:countTokens`` counted by the
+gateway itself, ``x-inferopt-token-count: local``), so an app written with the
 ``google-genai`` SDK adopts the gateway by changing ``base_url``, whatever provider answers behind it.
 
 Requests are checked at this edge and decoded by :mod:`inferopt.wire.gemini_request` (the model
@@ -23,14 +24,16 @@ from inferopt.wire.gemini_response import encode_response
 from inferopt.wire.gemini_stream import GeminiStreamEncoder
 from inferopt.wire.sse import dumps
 
-PATH = re.compile(r"^/(v1beta|v1)/models/(?P<model>[^/:]+):(?P<verb>generateContent|streamGenerateContent)$")
+PATH = re.compile(
+    r"^/(v1beta|v1)/models/(?P<model>[^/:]+):(?P<verb>generateContent|streamGenerateContent|countTokens)$"
+)
 ROUTE = "/v1beta/models:generateContent"  # the metrics label (one series, whatever the model)
 
 
-def match(path: str) -> tuple[str, bool] | None:
-    """``(model, streamed)`` when ``path`` is a Gemini generate route, else None."""
+def match(path: str) -> tuple[str, str] | None:
+    """``(model, verb)`` when ``path`` is a Gemini generate or count route, else None."""
     found = PATH.match(path)
-    return None if found is None else (found["model"], found["verb"] == "streamGenerateContent")
+    return None if found is None else (found["model"], found["verb"])
 
 
 def parse_gemini(data: dict[str, Any], model: str, stream: bool, limits: RequestLimits) -> ParsedChat | Problem:
@@ -59,6 +62,23 @@ def parser(model: str, stream: bool) -> Any:
         return data if isinstance(data, Problem) else parse_gemini(data, model, stream, limits)
 
     return parse
+
+
+def count_parser(model: str) -> Any:
+    """``countTokens``: ``{contents}`` or ``{generateContentRequest: {...}}``, counted by the gateway."""
+
+    def parse(raw: bytes, limits: RequestLimits) -> ParsedChat | Problem:
+        data = parse_json_object(raw)
+        if isinstance(data, Problem):
+            return data
+        inner = data.get("generateContentRequest") or data.get("generate_content_request")
+        return parse_gemini(inner if isinstance(inner, dict) else data, model, False, limits)
+
+    return parse
+
+
+def count_body(tokens: int) -> bytes:
+    return dumps({"totalTokens": tokens}).encode()
 
 
 def response_body(response: ChatResponse, parsed: ParsedChat) -> bytes:
