@@ -196,7 +196,7 @@ class EmulatorApp:
             stats.betas[beta] += 1
         try:
             step = self._step(scope)
-            outcome = await self._decide(dialect, scope, receive)
+            outcome = await self._decide(dialect, route, scope, receive)
             if isinstance(step, Failure):
                 outcome = step
             if isinstance(step, Step) and step.fails_before_answer and not isinstance(outcome, Failure):
@@ -221,8 +221,11 @@ class EmulatorApp:
         except ValueError as exc:
             return Failure(400, "bad_request", message=str(exc), param=FAULT_HEADER.decode())
 
-    async def _decide(self, dialect: ChatRoute, scope: Scope, receive: Receive) -> Failure | tuple[ParsedCall, Plan]:
+    async def _decide(
+        self, dialect: ChatRoute, route: str, scope: Scope, receive: Receive
+    ) -> Failure | tuple[ParsedCall, Plan]:
         body = await read_body(receive)
+        self.stats.last_body[route] = body  # what a client (a gateway under test) actually sent
         key = dialect.api_key(scope)
         if not key:
             return Failure(401, "auth")

@@ -29,6 +29,8 @@ _NEUTRAL_FINISH = {"error": "stop"}
 # Reasoning models reject the legacy ``max_tokens`` field; everything else (and most
 # OpenAI-compatible servers) accepts it.
 _MAX_COMPLETION_PREFIXES = ("o1", "o3", "o4", "gpt-5", "gpt-6")
+# Answer fields of the upstream's deployment, kept on the answer (annotations) and written back out.
+DEPLOYMENT_FIELDS = ("service_tier", "system_fingerprint")
 # Body fields the request mapping understands; any other goes through verbatim (ChatRequest.extra).
 MAPPED_FIELDS = frozenset(
     [
@@ -187,6 +189,10 @@ def decode_response(data: dict[str, Any], model: str) -> ChatResponse:
         raise MalformedPayload("chat completion without choices") from None
     reason = choice.get("finish_reason")
     logprobs = logprob_entries(choice)
+    annotations = logprob_annotations(logprobs) if logprobs is not None else {}
+    for name in DEPLOYMENT_FIELDS:  # which tier served it and on what backend: the client may read them
+        if isinstance(data.get(name), str):
+            annotations[name] = data[name]
     return ChatResponse(
         id=str(data.get("id", "")),
         model=str(data.get("model") or model),
@@ -196,7 +202,7 @@ def decode_response(data: dict[str, Any], model: str) -> ChatResponse:
         provider_stop_reason=reason,
         tool_calls=message.get("tool_calls"),
         refusal=message.get("refusal"),
-        annotations=logprob_annotations(logprobs) if logprobs is not None else {},
+        annotations=annotations,
     )
 
 
@@ -229,6 +235,7 @@ def encode_response(response: ChatResponse, created: int | None = None) -> dict[
             }
         ],
         "usage": encode_usage(response.usage),
+        **{name: response.annotations[name] for name in DEPLOYMENT_FIELDS if name in response.annotations},
     }
 
 
