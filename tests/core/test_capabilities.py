@@ -137,3 +137,15 @@ def test_models_command_prints_the_table_and_json() -> None:
     assert table.exit_code == 0 and "max_completion_tokens" in table.output and "claude-sonnet-4-5" in table.output
     rows = json.loads(runner.invoke(cli, ["models", "--json", "o3"]).output)
     assert rows[0]["model"] == "o3" and rows[0]["temperature"] is False and rows[0]["context_window"] == 200_000
+
+
+def test_max_tokens_over_the_models_limit_is_clamped_or_refused() -> None:
+    old = TABLE.get("gpt-3.5-turbo-1106")
+    request = ChatRequest.of("hi", model=old.model, max_tokens=10_000)
+    clamped = adapt(request, old, DEFAULT_POLICY)
+    assert clamped.request.max_tokens == 4096 and clamped.translated == ["max_tokens=10000->4096"]
+    assert adapt(ChatRequest.of("hi", model=old.model, max_tokens=100), old, DEFAULT_POLICY).request.max_tokens == 100
+    with pytest.raises(UnsupportedParameterError, match="output limit of 4096"):
+        adapt(request, old, policy_from_options({"max_tokens": "reject"}))
+    with pytest.raises(ConfigError, match="use translate or reject"):
+        policy_from_options({"max_tokens": "drop"})

@@ -140,3 +140,14 @@ def test_a_fallback_skips_a_target_that_cant_take_the_schema(emulator: EmulatorS
     assert raw.headers["x-inferopt-model"].startswith("gpt-4o")
     assert set(json.loads(answer.choices[0].message.content or "{}")) == {"colour"}
     assert emulator.stats.requests_total - total == 1  # the old model was skipped, not asked
+
+
+def test_a_fallback_to_a_model_with_a_smaller_output_limit_still_answers(
+    emulator: EmulatorServer, start_gateway: Any
+) -> None:
+    routers = {"safe": {"kind": "fallback", "order": ["old"]}}
+    gateway = start_gateway(config=config(emulator, routers=routers))
+    with openai.OpenAI(base_url=gateway.openai_base_url, api_key="k", max_retries=0) as client:
+        raw = client.chat.completions.with_raw_response.create(model="router/safe", messages=USER, max_tokens=10_000)
+    assert raw.parse().choices[0].message.content  # the emulator refuses 10,000 for this model; it got 4,096
+    assert raw.headers["x-inferopt-translated-params"] == "max_tokens=10000->4096"

@@ -38,8 +38,10 @@ DEFAULT_POLICY: dict[str, Action] = {
     "logprobs": "reject",
     "tools": "reject",
     "images": "reject",
+    "max_tokens": "translate",
 }
-TRANSLATABLE = frozenset({"thinking", "json_schema"})
+TRANSLATABLE = frozenset({"thinking", "json_schema", "max_tokens"})
+UNDROPPABLE = frozenset({"max_tokens"})  # an answer needs a length limit; over the model's own, clamp or refuse
 # reasoning_effort <-> Anthropic thinking budget_tokens (its minimum budget is 1,024).
 EFFORT_BUDGET = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384}
 _IMAGE_PARTS = frozenset({"image_url", "image", "input_image"})
@@ -53,8 +55,15 @@ def policy_from_options(options: Mapping[str, Any] | None, *, source: str | None
             raise ConfigError(
                 f"unknown parameter {name!r}; known: {sorted(DEFAULT_POLICY)}", file=source, key=f"capabilities.{name}"
             )
-        if action not in ("translate", "drop", "reject") or (action == "translate" and name not in TRANSLATABLE):
-            allowed = "translate, drop or reject" if name in TRANSLATABLE else "drop or reject"
+        bad_translate = action == "translate" and name not in TRANSLATABLE
+        if action not in ("translate", "drop", "reject") or bad_translate or (action == "drop" and name in UNDROPPABLE):
+            allowed = (
+                "translate or reject"
+                if name in UNDROPPABLE
+                else "translate, drop or reject"
+                if name in TRANSLATABLE
+                else "drop or reject"
+            )
             raise ConfigError(
                 f"{name}: {action!r} is not an action for it; use {allowed}", file=source, key=f"capabilities.{name}"
             )
@@ -112,7 +121,25 @@ def adapt(request: ChatRequest, caps: ModelCapabilities, policy: Mapping[str, Ac
     for name in needs(request):
         if not getattr(caps, name):
             _missing(out, caps, policy, name)
+    _output_limit(out, caps, policy)
     return out
+
+
+def _output_limit(out: Adapted, caps: ModelCapabilities, policy: Mapping[str, Action]) -> None:
+    """``max_tokens`` over the model's output limit: clamped to it (a fallback to a model with a smaller
+    limit still answers), or refused before sending."""
+    asked, limit = out.request.max_tokens, caps.max_output_tokens
+    if asked is None or limit is None or asked <= limit:
+        return
+    if policy.get("max_tokens", "translate") == "reject":
+        raise UnsupportedParameterError(
+            f"'max_tokens' {asked} is over {caps.model}'s output limit of {limit}; ask for at most {limit}, "
+            "or set capabilities: {max_tokens: translate} to clamp it",
+            param="max_tokens",
+            model=caps.model,
+        )
+    out.request = replace(out.request, max_tokens=limit)
+    out.translated.append(f"max_tokens={asked}->{limit}")
 
 
 def _sampling(out: Adapted, caps: ModelCapabilities, policy: Mapping[str, Action]) -> None:
