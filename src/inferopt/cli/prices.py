@@ -31,6 +31,7 @@ def prices(models: tuple[str, ...], config_path: str | None) -> None:
         "cache write 1h",
         "batch in",
         "batch out",
+        "from",
     ):
         text = column in ("model", "provider")
         table.add_column(column, justify="left" if text else "right", no_wrap=text)
@@ -39,16 +40,18 @@ def prices(models: tuple[str, ...], config_path: str | None) -> None:
         return "-" if value is None else f"{value:g}"
 
     for name in names:
-        p = catalog.get(name)
-        table.add_row(
-            name,
-            p.provider,
-            fmt(p.input),
-            fmt(p.output),
-            fmt(p.cache_read),
-            fmt(p.cache_write_5m),
-            fmt(p.cache_write_1h),
-            fmt(p.batch_input),
-            fmt(p.batch_output),
-        )
+        catalog.get(name)  # an unknown name is an error naming close ones
+        for p in catalog.history(name):  # a dated change shows the price it replaced on the row above
+            table.add_row(
+                name,
+                p.provider,
+                fmt(p.input),
+                fmt(p.output),
+                fmt(p.cache_read),
+                fmt(p.cache_write_5m),
+                fmt(p.cache_write_1h),
+                fmt(p.batch_input),
+                fmt(p.batch_output),
+                p.effective_from or "-",
+            )
     Console().print(table)
