@@ -212,3 +212,4 @@ def test_held_out_bound_pools_the_folds() -> None:
         assert len(r.thresholds) == 5 and r.accepted > 0 and r.realised <= r.max_rate
     assert results[1].recall > results[0].recall
     assert "| 0.05 | 0.95 | 0 |" in bound_table(results)
+    assert all(r.curve_recall >= r.recall for r in results)
