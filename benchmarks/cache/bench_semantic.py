@@ -45,17 +45,18 @@ import numpy as np
 from semantic_latency import ask, lookup_latency
 
 from inferopt.cache.semantic import HashingEmbedder, SemanticCache
+from inferopt.cache.semantic.bound import choose_threshold
 from inferopt.cache.semantic.calibrate import (
     Calibration,
     CalibrationReport,
     Reranking,
     calibrate_pairs,
-    fit_with_threshold,
+    fit_out_of_fold,
 )
 from inferopt.cache.semantic.cross_encoder import CrossEncoder, FineTuning, fine_tune
 from inferopt.cache.semantic.embedder import Embedder, Vectors
 from inferopt.cache.semantic.index import VectorIndex
-from inferopt.cache.semantic.pairs import PairSet, embed_texts, read_pairs
+from inferopt.cache.semantic.pairs import PairSet, embed_texts, read_pairs, threshold_for
 from inferopt.types import Message
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -205,13 +206,15 @@ async def quality(args: argparse.Namespace) -> CrossEncoder | None:
     quality_table(report)
     print(f"(cross-fitting and the final fit took {time.perf_counter() - start:.0f} s)")
     data = PairSet.build(pairs, vectors)
-    verifier, threshold, _ = fit_with_threshold(
-        data, np.arange(len(pairs)), embedder=embedder.name, target=0.9, inner_folds=4, seed=args.seeds[0]
-    )
+    verifier, oof, _ = fit_out_of_fold(data, np.arange(len(pairs)), embedder=embedder.name, inner_folds=4, seed=0)
+    threshold = threshold_for(oof, data.labels, 0.9)
     calibrations: dict[str, Calibration | None] = {
         "cosine 0.977 + guards": None,
         "calibrated verifier + guards": Calibration(embedder.name, threshold, verifier),
     }
+    for rate in (0.05, 0.10, 0.15):  # the false-hit bound's threshold, from all the pairs' out-of-fold scores
+        chosen = choose_threshold(oof, data.labels, rate).threshold
+        calibrations[f"bound {rate:.2f} (threshold {chosen:.3f})"] = Calibration(embedder.name, chosen, verifier)
     if reranking is not None:
         calibrations["calibrated re-ranker + guards"] = report.calibration
     await false_hits(embedder, calibrations)
@@ -248,7 +251,7 @@ async def main() -> None:
     args.no_cross_encoder = not args.full
     if args.seeds is None:
         args.seeds = [0, 1] if args.full else [0]
-        if not args.full:
+        if not args.full and not args.skip_quality:
             print("(skipped: split seed 1; --seeds 0 1 or --full to include it)")
     start = time.perf_counter()
     cross_encoder = None if args.skip_quality else await quality(args)
