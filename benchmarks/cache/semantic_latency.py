@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import statistics
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -113,16 +115,72 @@ def cross_encoder_rows(cross_encoder: CrossEncoder, queries: int) -> None:
     row("cross-encoder alone, 5 candidates (one batch)", times)
 
 
+def resident_bytes() -> int:
+    """This process's resident memory (Linux /proc; 0 elsewhere)."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def load_minilm() -> Any:
+    try:
+        from inferopt.cache.semantic import MiniLMEmbedder
+
+        return MiniLMEmbedder()
+    except Exception as exc:
+        print(f"(embedding time not measured: {exc})")
+        return None
+
+
+async def end_to_end_rows(cache: SemanticCache, model: Any, queries: int) -> None:
+    """Whole lookups of questions never seen before: embedding with the model included."""
+    import torch
+
+    random_embedder = cache.embedder
+    cache.embedder = model  # stored vectors stay random: the search's cost does not depend on them
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        cache._recent.clear()
+        wall = []
+        for i in range(queries):
+            request = ask(f"how can i fix the {word(i + 3 * queries)} error in my {word(i % 977)} setup?")
+            begin = time.perf_counter()
+            await cache.match(request, "default")
+            wall.append(time.perf_counter() - begin)
+        row(f"whole lookup: embed (MiniLM, {threads} torch thread) + match", wall)
+    cache.embedder = random_embedder
+    texts = [f"how do i mend the {word(i)} fault on a {word(i % 31)} box?" for i in range(queries)]
+    begin = time.perf_counter()
+    for text in texts:
+        model.embed([text])
+    one = time.perf_counter() - begin
+    begin = time.perf_counter()
+    model.embed(texts)
+    batched = time.perf_counter() - begin
+    print(f"(embedding for inserts: {queries / one:.0f} questions/s one at a time, {queries / batched:.0f}/s batched)")
+
+
 async def lookup_latency(entries: int, queries: int, cross_encoder: CrossEncoder | None) -> None:
     embedder = RandomTextEmbedder()
     calibration = Calibration(embedder.name, 0.99, timing_verifier(embedder.name))
+    model = load_minilm()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "semantic.db"
         cache = SemanticCache(embedder, calibration=calibration, embed_in_thread=False, index_path=path)
+        vectors = embedder.embed([stored_text(i) for i in range(entries)])  # not timed: the model's part is below
+        before = resident_bytes()
         start = time.perf_counter()
         for i in range(entries):
+            cache._recent[stored_text(i)] = vectors[i]
             await cache.remember(ask(stored_text(i)), "default", f"k{i}")
+            cache._recent.pop(stored_text(i), None)
         filled = time.perf_counter() - start
+        grown = resident_bytes() - before
+        print(
+            f"(inserts: {entries / filled:,.0f} remember calls/s with the index file, embedding aside; "
+            f"memory {grown / entries:,.0f} bytes per entry: vector, sketch, question, key)"
+        )
         for i in range(queries):  # the embeddings of the queries are cached: the rows below time the rest
             await cache._embed(query_text(i))
         print(f"\n3) semantic lookup, {entries:,} entries in one context (filled and written in {filled:.1f} s)")
@@ -136,17 +194,14 @@ async def lookup_latency(entries: int, queries: int, cross_encoder: CrossEncoder
             cache.reranker = Reranker(cross_encoder, Stacker((1.0, 1.0), 0.0))
             wall, cpu = await timed_lookups(cache, queries)
             p50, p99 = row("search + guards + verifier + cross-encoder (whole match)", wall, cpu)
+        if model is not None:
+            await end_to_end_rows(cache, model, queries)
         cache.close()
         start = time.perf_counter()
         reopened = SemanticCache(embedder, calibration=calibration, embed_in_thread=False, index_path=path)
         print(f"(restart: {len(reopened):,} entries loaded from the index file in {time.perf_counter() - start:.2f} s)")
         reopened.close()
-    try:
-        from inferopt.cache.semantic import MiniLMEmbedder
-
-        model = MiniLMEmbedder()
-    except Exception as exc:
-        print(f"(embedding time not measured: {exc})")
+    if model is None:
         return
     embeds = []
     for i in range(queries):

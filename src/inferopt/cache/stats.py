@@ -16,6 +16,8 @@ from inferopt.types import Usage
 COUNTERS = (
     "hits",
     "semantic_hits",
+    "semantic_checked",
+    "semantic_wrong",
     "misses",
     "bypasses",
     "refreshes",
@@ -34,6 +36,8 @@ class NamespaceStats:
     namespace: str
     hits: int = 0
     semantic_hits: int = 0
+    semantic_checked: int = 0  # semantic hits given feedback (mark_hit / report_wrong_hit)
+    semantic_wrong: int = 0  # of them, reported wrong
     misses: int = 0
     bypasses: int = 0
     refreshes: int = 0

@@ -47,6 +47,12 @@ class SemanticLookup(Protocol):
         """Let go of the index's files (called by ``Cached.aclose``)."""
 
 
+class SemanticFeedback(Protocol):
+    """A semantic cache that learns from verdicts on the hits it served (``SemanticCache`` does)."""
+
+    def mark_hit(self, request: ChatRequest, namespace: str, *, correct: bool) -> bool: ...
+
+
 class Cached:
     """Answers from ``backend`` when the same request was answered before; else from ``inner``."""
 
@@ -78,6 +84,24 @@ class Cached:
             if single_flight
             else None
         )
+
+    def mark_hit(self, request: ChatRequest, *, correct: bool) -> bool:
+        """Feedback on the semantic hit served for ``request``: was its answer right? Counted in the
+        stats (``semantic_checked``, ``semantic_wrong``) and passed to the semantic cache, whose
+        false-hit bound learns from it. False when no semantic hit was served for this request."""
+        namespace = self.policy.namespace_for(request)
+        semantic = self.semantic
+        if semantic is None or not hasattr(semantic, "mark_hit"):
+            return False
+        learner: SemanticFeedback = semantic  # type: ignore[assignment]
+        if not learner.mark_hit(request, namespace, correct=correct):
+            return False
+        self.stats.add(namespace, semantic_checked=1, semantic_wrong=0 if correct else 1)
+        return True
+
+    def report_wrong_hit(self, request: ChatRequest) -> bool:
+        """``mark_hit(request, correct=False)``: the answer served from a similar question was wrong."""
+        return self.mark_hit(request, correct=False)
 
     # -- the Model seam -------------------------------------------------------------------------
 

@@ -38,14 +38,73 @@ async def _stats(url: str) -> list[NamespaceStats]:
     return [NamespaceStats.from_counters(ns, counters.get(ns, {}), entries.get(ns, 0)) for ns in names]
 
 
+def _bound_table(calibration: Path, index: Path | None, max_rate: float, confidence: float) -> Table:
+    """The false-hit bound's figures from a calibration and the feedback recorded in an index file."""
+    import numpy as np
+
+    from inferopt.cache.semantic.bound import FalseHitBound
+    from inferopt.cache.semantic.calibrate import Calibration
+    from inferopt.cache.semantic.store import feedback_in
+    from inferopt.errors import ConfigError
+
+    fitted = Calibration.load(calibration)
+    if fitted.bound_scores is None or fitted.bound_labels is None:
+        raise ConfigError(f"{calibration} has no scored pairs for the bound; calibrate again without --cross-encoder")
+    bound = FalseHitBound(np.asarray(fitted.bound_scores), np.asarray(fitted.bound_labels), max_rate, confidence)
+    if index is not None:
+        for verdict in feedback_in(index):
+            bound.record(verdict.score, verdict.correct)
+    table = Table(title=f"Semantic false-hit bound {max_rate:g} at {confidence:.0%} confidence ({calibration.name})")
+    for column in ("rule", "threshold", "pairs", "accepted", "wrong", "false-hit rate", "upper bound", "recall"):
+        table.add_column(column, justify="left" if column == "rule" else "right")
+    rules = [("labelled pairs", bound.calibrated)]
+    if bound.feedback_scores:
+        checked, wrong = len(bound.feedback_scores), bound.reported_wrong
+        rules.append((f"+ feedback ({checked} checked, {wrong} wrong): in force", bound.choice))
+    for name, choice in rules:
+        table.add_row(
+            name,
+            f"{choice.threshold:.4f}",
+            str(choice.pairs),
+            str(choice.accepted),
+            str(choice.wrong),
+            f"{choice.estimate:.2%}",
+            f"{choice.upper:.2%}",
+            f"{choice.recall:.1%}",
+        )
+    return table
+
+
 @cache.command()
 @cache_url_option
+@click.option(
+    "--semantic-calibration",
+    "calibration",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Also report the semantic cache's false-hit bound from this calibration file.",
+)
+@click.option(
+    "--semantic-index",
+    "index",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The semantic index file (cache.semantic.index): its feedback on served hits counts in the bound.",
+)
+@click.option("--max-false-hit-rate", default=0.05, show_default=True, type=float, help="The bound (as configured).")
+@click.option("--confidence", default=0.95, show_default=True, type=float, help="The bound's confidence.")
 @clean_errors
-def stats(url: str) -> None:
-    """Hits, misses, hit rate, tokens and dollars saved, per namespace."""
+def stats(url: str, calibration: Path | None, index: Path | None, max_false_hit_rate: float, confidence: float) -> None:
+    """Hits, misses, hit rate, tokens and dollars saved, per namespace; with --semantic-calibration,
+    the semantic cache's estimated false-hit rate (wrong hits / served hits), its upper confidence
+    bound and recall at the threshold the bound chooses."""
+    if calibration is not None:
+        width = max(Console().width, 120)
+        Console(width=width).print(_bound_table(calibration, index, max_false_hit_rate, confidence))
     rows = asyncio.run(_stats(url))
     table = Table(title=f"Answer cache {url}")
-    for column in ("namespace", "entries", "hits", "semantic", "misses", "hit rate", "tokens saved", "USD saved"):
+    columns = ("namespace", "entries", "hits", "semantic", "reported wrong", "misses", "hit rate", "tokens saved")
+    for column in (*columns, "USD saved"):
         table.add_column(column, justify="left" if column == "namespace" else "right")
     for row in rows:
         table.add_row(
@@ -53,6 +112,7 @@ def stats(url: str) -> None:
             str(row.entries or 0),
             str(row.hits),
             str(row.semantic_hits),
+            f"{row.semantic_wrong} of {row.semantic_checked} checked",
             str(row.misses),
             f"{row.hit_rate:.1%}",
             f"{row.saved_input_tokens + row.saved_output_tokens:,}",

@@ -10,6 +10,12 @@ re-ranker (a fine-tuned cross-encoder stacked with the verifier: one transformer
 candidate that passed the guards); the best score at or above the namespace's threshold wins, and
 its exact entry is served.
 
+With ``max_false_hit_rate`` the threshold is not a fixed number but the bound's rule
+(:mod:`inferopt.cache.semantic.bound`): the lowest threshold whose rate of wrong hits is certified
+under the bound at ``confidence``, from the calibration's out-of-fold scored pairs and the feedback
+on served hits (:meth:`SemanticCache.mark_hit`, :meth:`SemanticCache.report_wrong_hit`). A hit
+reported wrong tightens the rule, and that (question, stored answer) pair is never served again.
+
 The index lives in this process; with ``index_path`` it is also written to a SQLite file
 (:mod:`inferopt.cache.semantic.store`), so a restarted process keeps its entries and processes
 sharing the file see each other's. The answers themselves are the exact backend's.
@@ -28,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from inferopt.cache.keys import context_key
+from inferopt.cache.semantic.bound import DEFAULT_CONFIDENCE, FalseHitBound
 from inferopt.cache.semantic.calibrate import Calibration
 from inferopt.cache.semantic.embedder import Embedder, embedder_from_name
 from inferopt.cache.semantic.guards import guard_reason
@@ -39,6 +46,7 @@ from inferopt.types import ChatRequest
 # Without a calibration, plain cosine at the threshold where it reaches ~0.90 precision on the
 # Quora dev pairs (all-MiniLM-L6-v2), plus the guards.
 DEFAULT_COSINE_THRESHOLD = 0.977
+SERVED_REMEMBERED = 10_000  # recent served hits kept for feedback
 
 
 @dataclass
@@ -70,6 +78,8 @@ class SemanticCache:
         top_k: int = 5,
         embed_in_thread: bool = True,
         index_path: str | Path | None = None,
+        max_false_hit_rate: float | None = None,
+        confidence: float = DEFAULT_CONFIDENCE,
     ) -> None:
         if calibration is not None and calibration.embedder != embedder.name:
             raise ConfigError(
@@ -84,6 +94,11 @@ class SemanticCache:
         default = calibration.threshold if calibration is not None else DEFAULT_COSINE_THRESHOLD
         self.threshold = threshold if threshold is not None else default
         self.thresholds = dict(thresholds or {})
+        self.bound = None if max_false_hit_rate is None else _bound_of(calibration, max_false_hit_rate, confidence)
+        if self.bound is not None and threshold is not None:
+            raise ConfigError("give the semantic cache either threshold or max_false_hit_rate, not both")
+        self._served: OrderedDict[tuple[str, str], SemanticMatch] = OrderedDict()
+        self._denied: set[tuple[str, str]] = set()  # (question, stored key) reported wrong: never served
         self.top_k = top_k
         self.embed_in_thread = embed_in_thread
         self._buckets: dict[str, _Bucket] = {}
@@ -92,6 +107,15 @@ class SemanticCache:
         self.last_rejections: list[tuple[str, str]] = []  # (candidate, reason), for inspection
         self.store = None if index_path is None else SemanticStore(index_path, embedder=embedder.name, dim=embedder.dim)
         self._sync()
+        if self.store is not None:  # earlier processes' feedback still counts
+            for verdict in self.store.read_feedback():
+                self._learn(verdict.question, verdict.key, verdict.score, verdict.correct)
+
+    def threshold_for(self, namespace: str) -> float:
+        """The acceptance threshold in force for ``namespace`` (the bound's, or the fixed one)."""
+        if self.bound is not None:
+            return max(self.bound.threshold, self.thresholds.get(namespace, -np.inf))
+        return self.thresholds.get(namespace, self.threshold)
 
     def __len__(self) -> int:
         return sum(len(b.questions) for b in self._buckets.values())
@@ -147,11 +171,13 @@ class SemanticCache:
         if not question or bucket is None:
             return None
         vector = await self._embed(question)
-        threshold = self.thresholds.get(namespace, self.threshold)
+        threshold = self.threshold_for(namespace)
         self.last_rejections = []
         candidates: list[tuple[int, float]] = []
         for item_id, cosine in bucket.index.search(vector, self.top_k):
             reason = guard_reason(question, bucket.questions[item_id])
+            if (question, bucket.keys[item_id]) in self._denied:
+                reason = "reported wrong"
             if reason is None:
                 candidates.append((item_id, cosine))
             else:
@@ -177,7 +203,37 @@ class SemanticCache:
         if scores[best] < threshold:
             return None
         item_id, cosine = candidates[best]
-        return SemanticMatch(bucket.keys[item_id], bucket.questions[item_id], float(scores[best]), cosine)
+        found = SemanticMatch(bucket.keys[item_id], bucket.questions[item_id], float(scores[best]), cosine)
+        self._served[(namespace, question)] = found
+        self._served.move_to_end((namespace, question))
+        while len(self._served) > SERVED_REMEMBERED:
+            self._served.popitem(last=False)
+        return found
+
+    def mark_hit(self, request: ChatRequest, namespace: str, *, correct: bool) -> bool:
+        """Feedback on the hit served for ``request`` (by a user, or a check): was its answer right?
+
+        Updates the bound's estimate (a wrong one tightens the threshold) and, when wrong, never
+        serves that stored answer for this question again. Written to the index file, when there is
+        one, so later processes count it. False when no recent hit was served for this request."""
+        question = request.last_user_text
+        found = self._served.pop((namespace, question), None)  # one verdict per served hit
+        if found is None:
+            return False
+        self._learn(question, found.key, found.score, correct)
+        if self.store is not None:
+            self.store.add_feedback(namespace, question, found.key, found.score, correct)
+        return True
+
+    def report_wrong_hit(self, request: ChatRequest, namespace: str) -> bool:
+        """``mark_hit(request, namespace, correct=False)``."""
+        return self.mark_hit(request, namespace, correct=False)
+
+    def _learn(self, question: str, key: str, score: float, correct: bool) -> None:
+        if not correct:
+            self._denied.add((question, key))
+        if self.bound is not None:
+            self.bound.record(score, correct)
 
     async def lookup(self, request: ChatRequest, namespace: str) -> str | None:
         found = await self.match(request, namespace)
@@ -211,9 +267,18 @@ class SemanticCache:
 
 def semantic_from_options(options: Mapping[str, Any] | bool) -> SemanticCache:
     """``semantic: {embedder: minilm, calibration: path.json, threshold: 0.9, thresholds: {ns: t}, top_k: 5,
-    index: .inferopt/semantic.db}``."""
+    index: .inferopt/semantic.db, max_false_hit_rate: 0.05, confidence: 0.95}``."""
     opts: dict[str, Any] = dict(options) if isinstance(options, Mapping) else {}
-    known = {"embedder", "calibration", "threshold", "thresholds", "top_k", "index"}
+    known = {
+        "embedder",
+        "calibration",
+        "threshold",
+        "thresholds",
+        "top_k",
+        "index",
+        "max_false_hit_rate",
+        "confidence",
+    }
     unknown = set(opts) - known
     if unknown:
         raise ConfigError(f"unknown semantic cache option(s) {sorted(unknown)}; known: {', '.join(sorted(known))}")
@@ -226,4 +291,17 @@ def semantic_from_options(options: Mapping[str, Any] | bool) -> SemanticCache:
         thresholds=opts.get("thresholds"),
         top_k=int(opts.get("top_k", 5)),
         index_path=opts.get("index"),
+        max_false_hit_rate=None if opts.get("max_false_hit_rate") is None else float(opts["max_false_hit_rate"]),
+        confidence=float(opts.get("confidence", DEFAULT_CONFIDENCE)),
+    )
+
+
+def _bound_of(calibration: Calibration | None, max_rate: float, confidence: float) -> FalseHitBound:
+    if calibration is None or calibration.bound_scores is None or calibration.bound_labels is None:
+        raise ConfigError(
+            "max_false_hit_rate needs a calibration with scored pairs: `inferopt cache calibrate PAIRS.csv "
+            "--output semcache.json` (without --cross-encoder), then semantic: {calibration: semcache.json}"
+        )
+    return FalseHitBound(
+        np.asarray(calibration.bound_scores), np.asarray(calibration.bound_labels), max_rate, confidence
     )

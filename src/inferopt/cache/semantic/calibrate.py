@@ -65,7 +65,11 @@ UNMARGINED = "rerank no-margin"  # the re-ranker at the threshold without the sa
 @dataclass
 class Calibration:
     """What the semantic cache needs: the embedder's name, the threshold, the verifier (or None: cosine)
-    and the re-ranker (or None: the verifier's score is thresholded)."""
+    and the re-ranker (or None: the verifier's score is thresholded).
+
+    ``bound_scores``/``bound_labels``: every labelled pair scored by a verifier not fitted on it
+    (out-of-fold), from which a cache with ``max_false_hit_rate`` chooses its threshold
+    (:mod:`inferopt.cache.semantic.bound`); None for calibrations with a re-ranker."""
 
     embedder: str
     threshold: float
@@ -73,6 +77,8 @@ class Calibration:
     target_precision: float = 0.9
     measured: dict[str, Any] = field(default_factory=dict)
     reranker: Reranker | None = None
+    bound_scores: list[float] | None = None
+    bound_labels: list[int] | None = None
 
     def save(self, path: Path) -> None:
         """Write the JSON file; a re-ranker's model directory is recorded relative to the file's folder."""
@@ -83,6 +89,9 @@ class Calibration:
             "verifier": None if self.verifier is None else self.verifier.to_json(),
             "reranker": None if self.reranker is None else self.reranker.to_json(path.parent),
             "measured": self.measured,
+            "bound_pairs": None
+            if self.bound_scores is None or self.bound_labels is None
+            else {"scores": [round(x, 6) for x in self.bound_scores], "labels": self.bound_labels},
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(data))
@@ -95,6 +104,7 @@ class Calibration:
             verifier = None if data.get("verifier") is None else PairVerifier.from_json(data["verifier"])
             reranked = data.get("reranker")
             reranker = None if reranked is None else Reranker.from_json(reranked, Path(path).parent)
+            bound = data.get("bound_pairs")
             return cls(
                 data["embedder"],
                 float(data["threshold"]),
@@ -102,6 +112,8 @@ class Calibration:
                 float(data["target_precision"]),
                 data.get("measured", {}),
                 reranker,
+                None if bound is None else [float(x) for x in bound["scores"]],
+                None if bound is None else [int(x) for x in bound["labels"]],
             )
         except (OSError, KeyError, ValueError) as exc:
             raise ConfigError(
@@ -109,10 +121,12 @@ class Calibration:
             ) from exc
 
 
-def fit_with_threshold(
-    data: PairSet, train: npt.NDArray[np.int_], *, embedder: str, target: float, inner_folds: int, seed: int
-) -> tuple[PairVerifier, float, npt.NDArray[np.float64]]:
-    """Steps 1-2 of the module docstring on ``train``: (verifier, threshold, features of every pair)."""
+def fit_out_of_fold(
+    data: PairSet, train: npt.NDArray[np.int_], *, embedder: str, inner_folds: int, seed: int
+) -> tuple[PairVerifier, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Step 1 of the module docstring on ``train``, and each training pair scored by a verifier not
+    fitted on it (``inner_folds``-fold; a guard's veto scores 0): (verifier, out-of-fold scores,
+    features of every pair)."""
     idf = idf_table(text for i in train for text in data.pairs[i][:2])
     features = data.features(idf)
     labels = data.labels
@@ -122,8 +136,16 @@ def fit_with_threshold(
         verifier = fit_verifier(features[fit_rows], labels[fit_rows], embedder=embedder, idf=idf, seed=seed)
         oof[inner] = verifier.score_features(features[train[inner]])
     oof[data.vetoed[train]] = 0.0
-    threshold = threshold_for(oof, labels[train], target)
-    return fit_verifier(features[train], labels[train], embedder=embedder, idf=idf, seed=seed), threshold, features
+    verifier = fit_verifier(features[train], labels[train], embedder=embedder, idf=idf, seed=seed)
+    return verifier, oof, features
+
+
+def fit_with_threshold(
+    data: PairSet, train: npt.NDArray[np.int_], *, embedder: str, target: float, inner_folds: int, seed: int
+) -> tuple[PairVerifier, float, npt.NDArray[np.float64]]:
+    """Steps 1-2 of the module docstring on ``train``: (verifier, threshold, features of every pair)."""
+    verifier, oof, features = fit_out_of_fold(data, train, embedder=embedder, inner_folds=inner_folds, seed=seed)
+    return verifier, threshold_for(oof, data.labels[train], target), features
 
 
 @dataclass
@@ -241,10 +263,13 @@ def calibrate_pairs(
     everything = np.arange(len(pairs))
     measured = {f"{name} seed {seed}": vars(point) for (seed, name), point in pooled.items()}
     if reranking is None:
-        verifier, threshold, _ = fit_with_threshold(
-            data, everything, embedder=embedder.name, target=target_precision, inner_folds=inner_folds, seed=seeds[0]
+        verifier, oof, _ = fit_out_of_fold(
+            data, everything, embedder=embedder.name, inner_folds=inner_folds, seed=seeds[0]
         )
-        calibration = Calibration(embedder.name, threshold, verifier, target_precision, measured)
+        threshold = threshold_for(oof, data.labels, target_precision)
+        calibration = Calibration(
+            embedder.name, threshold, verifier, target_precision, measured, None, oof.tolist(), data.labels.tolist()
+        )
     else:
         if log is not None:
             log(f"fitting the calibration on all {len(pairs)} pairs")

@@ -24,6 +24,7 @@ from inferopt.errors import ConfigError
 
 Vectors = npt.NDArray[np.float32]
 _WORD = re.compile(r"[a-z0-9]+")
+SMALL_BATCH = 8  # up to this many texts (a lookup's one question) skip sentence-transformers' batching
 
 
 @runtime_checkable
@@ -88,8 +89,28 @@ class MiniLMEmbedder:
         self.name = "all-MiniLM-L6-v2"
         self.dim = 384
         self.batch_size = batch_size
+        # A lookup embeds one question: calling the tokenizer and the transformer directly (mean
+        # pooling and normalising as the model's pipeline does, identical vectors) skips the
+        # batching machinery of ``encode``, which costs more than the model on a 15-token question.
+        self._tokenizer = self._model.tokenizer
+        self._transformer = self._model[0].auto_model
+        self._max_length = int(self._model.max_seq_length)
+
+    def _embed_small(self, texts: Sequence[str]) -> Vectors:
+        import torch
+
+        with torch.inference_mode():
+            batch = self._tokenizer(
+                list(texts), padding=True, truncation=True, max_length=self._max_length, return_tensors="pt"
+            )
+            hidden = self._transformer(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return np.asarray(torch.nn.functional.normalize(pooled, dim=1).numpy(), dtype=np.float32)
 
     def embed(self, texts: Sequence[str]) -> Vectors:
+        if 0 < len(texts) <= SMALL_BATCH:
+            return self._embed_small(texts)
         vectors = self._model.encode(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
         )

@@ -6,6 +6,8 @@ row into its in-memory :class:`~inferopt.cache.semantic.index.VectorIndex` (one 
 per bucket), and before each lookup reads the rows other processes added since (``id >`` the last
 one it saw: an index range scan, microseconds when there is nothing new). The file remembers which
 embedder made its vectors; opening it with another one is an error rather than silent nonsense.
+It also keeps the feedback on served hits (question, stored key, score, right or wrong), which the
+false-hit bound counts in every process that opens the file and ``inferopt cache stats`` reports.
 """
 
 from __future__ import annotations
@@ -31,6 +33,14 @@ CREATE TABLE IF NOT EXISTS entries (
     vector BLOB NOT NULL,
     UNIQUE (bucket, key)
 );
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    namespace TEXT NOT NULL,
+    question TEXT NOT NULL,
+    key TEXT NOT NULL,
+    score REAL NOT NULL,
+    correct INTEGER NOT NULL
+);
 """
 
 
@@ -42,6 +52,17 @@ class StoredEntry:
     key: str
     question: str
     vector: npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Feedback on one served hit."""
+
+    namespace: str
+    question: str
+    key: str
+    score: float
+    correct: bool
 
 
 class SemanticStore:
@@ -95,6 +116,21 @@ class SemanticStore:
             if len(blob) == 4 * self.dim
         ]
 
+    def add_feedback(self, namespace: str, question: str, key: str, score: float, correct: bool) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO feedback (namespace, question, key, score, correct) VALUES (?, ?, ?, ?, ?)",
+                (namespace, question, key, float(score), int(correct)),
+            )
+
+    def read_feedback(self) -> list[Verdict]:
+        """Every verdict recorded in the file, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT namespace, question, key, score, correct FROM feedback ORDER BY id"
+            ).fetchall()
+        return [Verdict(ns, q, k, float(score), bool(ok)) for ns, q, k, score, ok in rows]
+
     def remove(self, row_id: int) -> None:
         with self._lock:
             self._db.execute("DELETE FROM entries WHERE id = ?", (row_id,))
@@ -102,3 +138,16 @@ class SemanticStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def feedback_in(path: str | Path) -> list[Verdict]:
+    """The verdicts recorded in an index file, read without opening it as a cache (``inferopt cache stats``)."""
+    db = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
+    try:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "feedback" not in tables:
+            return []
+        rows = db.execute("SELECT namespace, question, key, score, correct FROM feedback ORDER BY id").fetchall()
+    finally:
+        db.close()
+    return [Verdict(ns, q, k, float(score), bool(ok)) for ns, q, k, score, ok in rows]
