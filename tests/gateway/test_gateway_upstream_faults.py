@@ -159,10 +159,8 @@ def test_a_cut_openai_stream_continues_by_instruction_without_repeating_the_text
         )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     finish = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
-    sent = next(i for i, (a, b) in enumerate(zip(text, healthy, strict=False)) if a != b)
-    assert sent >= len(healthy) // 4  # the primary's part, kept
-    assert healthy[sent:] not in text and text.count(healthy[:40]) == 1  # not restarted from the top
-    assert len(text) > sent  # and continued
+    # The emulator obeys the instruction as a model would: the text goes on from where it was cut.
+    assert text == healthy and text.count(healthy[:40]) == 1  # nothing lost, nothing repeated
     assert finish == ["stop"] and chunks[-1].usage is not None
     assert emulator.stats.requests_total == 3
 
