@@ -23,14 +23,21 @@ class Bounds:
     stall_s: float = 15.0
     attempt_s: float = 60.0
 
-    def router_options(self, defaults: bool) -> dict[str, Any]:
-        if defaults:
-            return {}  # nothing set: the router runs on its documented defaults
-        return {
-            "first_token_timeout_s": self.first_token_s,
-            "stall_timeout_s": self.stall_s,
-            "timeout_s": self.attempt_s,
-        }
+    def router_options(self, defaults: bool, hedge: bool = False) -> dict[str, Any]:
+        """Nothing with the defaults and no hedge: the router then runs on its documented defaults."""
+        options: dict[str, Any] = {}
+        if not defaults:
+            options.update(
+                first_token_timeout_s=self.first_token_s, stall_timeout_s=self.stall_s, timeout_s=self.attempt_s
+            )
+        if hedge:
+            options["hedge_after_s"] = self.hedge_s
+        return options
+
+    @property
+    def hedge_s(self) -> float:
+        """The hedged row's ``hedge_after_s``: a tenth of the first-token bound."""
+        return self.first_token_s / 10
 
     @property
     def slow_s(self) -> float:
@@ -65,6 +72,7 @@ class Scenario:
     accounting: bool = False
     stream_expect: str = ""
     rescued: bool = False  # streamed: the gateway must count a rescued stream
+    hedge: bool = False  # the one setting a row adds to the router: hedge_after_s (off by default)
 
     def script(self, bounds: Bounds) -> str:
         return self.primary(bounds) if callable(self.primary) else self.primary
@@ -100,6 +108,14 @@ SCENARIOS = [
         ((1, 0), (1, 1)),
         lambda b, s, h: (b.first_token_s if s else b.slow_s) + SLACK_S,
         stream_expect="fails over after first_token_timeout_s",
+    ),
+    Scenario(
+        "slow first token, hedged",
+        lambda b: f"slow:{b.slow_s:g}",
+        "hedge_after_s set: the fallback starts beside the late primary and wins",
+        ((1, 1), (1, 1)),
+        lambda b, s, h: b.hedge_s + SLACK_S,
+        hedge=True,
     ),
     Scenario(
         "stream cut",

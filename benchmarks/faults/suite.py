@@ -42,7 +42,8 @@ def healthy(bounds: Bounds, defaults: bool, stream: bool) -> Call:
 
 
 def run_one(scenario: Scenario, bounds: Bounds, defaults: bool, stream: bool, reference: Call) -> dict[str, Any]:
-    rig = Rig(scenario.script(bounds), scenario.fallback, scenario.fallback_wire, bounds.router_options(defaults))
+    options = bounds.router_options(defaults, scenario.hedge)
+    rig = Rig(scenario.script(bounds), scenario.fallback, scenario.fallback_wire, options)
     prompts = [LONG if scenario.long_prompt else USER] * scenario.requests
     run = measure(rig, prompts, stream, MAX_TOKENS)
     verdict = judge(scenario, run, reference, bounds, stream)
@@ -50,6 +51,7 @@ def run_one(scenario: Scenario, bounds: Bounds, defaults: bool, stream: bool, re
         "scenario": scenario.name,
         "mode": "stream" if stream else "plain",
         "fault": rig.primary + ("" if rig.fallback == "ok" else f" / fallback {rig.fallback}"),
+        "router": options,
         "expected": scenario.expectation(stream),
         "passed": verdict.passed,
         "extra_upstream": run.extra_requests,

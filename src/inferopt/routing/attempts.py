@@ -63,6 +63,10 @@ class CircuitBreaker:
         if self.failures >= self.failure_threshold or self.opened_at is not None:
             self.opened_at = now
 
+    def release(self) -> None:
+        """An attempt ended without an outcome (a hedge cancelled it): a half-open trial may run again."""
+        self.trial_in_flight = False
+
     @property
     def is_open(self) -> bool:
         return self.opened_at is not None
@@ -75,13 +79,15 @@ class Deadlines:
     - ``attempt_timeout_s`` (60): one unstreamed attempt, whole answer;
     - ``first_token_timeout_s`` (20): a streamed attempt's first token, else the next target starts;
     - ``stall_timeout_s`` (15): silence between two events of a live stream, else it is rescued;
-    - ``deadline_s`` (90): the whole attempt sequence (a stream that is flowing is never cut by it).
+    - ``deadline_s`` (90): the whole attempt sequence (a stream that is flowing is never cut by it);
+    - ``hedge_after_s`` (off): a late answer or first token starts the next target too (:mod:`.hedge`).
     """
 
     attempt_timeout_s: float | None = 60.0
     first_token_timeout_s: float | None = 20.0
     stall_timeout_s: float | None = 15.0
     deadline_s: float | None = 90.0
+    hedge_after_s: float | None = None
 
 
 def stops_failover(error: BaseException) -> bool:
