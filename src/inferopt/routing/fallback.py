@@ -10,7 +10,8 @@
   on by default (:class:`~inferopt.routing.attempts.Deadlines`): ``first_token_timeout_s`` 20,
   ``stall_timeout_s`` 15, ``deadline_s`` 90 for the whole sequence, ``timeout_s`` 60 for one
   unstreamed attempt. ``hedge_after_s`` (off by default) starts the next target beside a late
-  first one and keeps whichever answers first (:mod:`.hedge`).
+  first one and keeps whichever answers first (:mod:`.hedge`). ``shared_cooldown: redis://...``
+  shares each 429's ``Retry-After`` with every replica on that Redis (:mod:`.cooldowns`).
 - :class:`Balanced` spreads requests over deployments of the same model (``weighted`` at random,
   ``least_busy`` by requests in flight, ``lowest_latency`` by a moving average), and falls back to
   the other deployments when the chosen one fails.
@@ -24,6 +25,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
 from inferopt.errors import ConfigError
 from inferopt.routing.attempts import CircuitBreaker, Deadlines, TargetAttempts
+from inferopt.routing.cooldowns import cooldowns_for
 from inferopt.routing.hedge import complete_hedged
 from inferopt.routing.live_stream import stream_targets
 from inferopt.types import ChatRequest, ChatResponse, Model, StreamEvent
@@ -60,12 +62,14 @@ class Fallback:
         stall_timeout_s: float | None = DEFAULTS.stall_timeout_s,
         deadline_s: float | None = DEFAULTS.deadline_s,
         hedge_after_s: float | None = None,
+        shared_cooldown: str | None = None,
         failure_threshold: int = 3,
         cooldown_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         deadlines = _deadlines(timeout_s, first_token_timeout_s, stall_timeout_s, deadline_s, hedge_after_s)
-        self._attempts = TargetAttempts(targets, name, deadlines, failure_threshold, cooldown_s, clock)
+        cooldowns = cooldowns_for(shared_cooldown)
+        self._attempts = TargetAttempts(targets, name, deadlines, failure_threshold, cooldown_s, clock, cooldowns)
         self.order = list(order or targets)
         self._attempts.targets.require(self.order, name)
 
@@ -80,6 +84,7 @@ class Fallback:
         return stream_targets(self._attempts, self.order, request, lambda *_: None)
 
     async def aclose(self) -> None:
+        await self._attempts.cooldowns.aclose()
         await self._attempts.targets.aclose()
 
 
@@ -104,6 +109,7 @@ class Balanced:
         stall_timeout_s: float | None = DEFAULTS.stall_timeout_s,
         deadline_s: float | None = DEFAULTS.deadline_s,
         hedge_after_s: float | None = None,
+        shared_cooldown: str | None = None,
         failure_threshold: int = 3,
         cooldown_s: float = 30.0,
         latency_smoothing: float = 0.2,
@@ -113,7 +119,8 @@ class Balanced:
         if strategy not in STRATEGIES:
             raise ConfigError(f"balancing strategy {strategy!r} is unknown; use one of {STRATEGIES}")
         deadlines = _deadlines(timeout_s, first_token_timeout_s, stall_timeout_s, deadline_s, hedge_after_s)
-        self._attempts = TargetAttempts(targets, name, deadlines, failure_threshold, cooldown_s, clock)
+        cooldowns = cooldowns_for(shared_cooldown)
+        self._attempts = TargetAttempts(targets, name, deadlines, failure_threshold, cooldown_s, clock, cooldowns)
         self.strategy = strategy
         self.weights = {n: float((weights or {}).get(n, 1.0)) for n in targets}
         if any(w < 0 for w in self.weights.values()) or not any(self.weights.values()):
@@ -170,4 +177,5 @@ class Balanced:
                 self.in_flight[first] -= 1
 
     async def aclose(self) -> None:
+        await self._attempts.cooldowns.aclose()
         await self._attempts.targets.aclose()

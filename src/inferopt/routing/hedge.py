@@ -114,8 +114,9 @@ class Race:
         self.began, self.record, self.errors, self.on_done = began, record, errors, on_done
         self.flying: dict[asyncio.Future[Any], Flight] = {}
 
-    def _launch(self, start: Callable[[Flight], Awaitable[Any]], bound: float | None) -> bool:
+    async def _launch(self, start: Callable[[Flight], Awaitable[Any]], bound: float | None) -> bool:
         attempts = self.attempts
+        await attempts.sync_cooldowns(self.queue)
         while self.queue:
             target = self.queue.pop(0)
             if attempts.skip(target, self.record, self.errors):
@@ -138,7 +139,7 @@ class Race:
         due = False
         try:
             while self.queue or self.flying:
-                if len(self.flying) < (2 if due else 1) and not self._launch(start, bound) and not self.flying:
+                if len(self.flying) < (2 if due else 1) and not await self._launch(start, bound) and not self.flying:
                     break
                 due = False
                 wait = hedge_s if len(self.flying) == 1 and self.queue else None
@@ -160,6 +161,7 @@ class Race:
                     await flight.pump.aclose()
             await asyncio.gather(*self.flying, return_exceptions=True)
             self.flying.clear()
+        await self.attempts.sync_cooldowns([t for t, _ in self.errors])
         raise AllAttemptsFailedError(self.errors)
 
     def _failed(self, flight: Flight, exc: BaseException, what: str) -> None:

@@ -48,6 +48,7 @@ async def stream_targets(
     began = attempts.clock()
     queue = list(order)
     while queue:
+        await attempts.sync_cooldowns(queue)
         upstream: AsyncIterator[StreamEvent]
         if deadlines.hedge_after_s is not None and not rescue.started:
             race = Race(attempts, queue, rescue.request, began, record, errors, on_done)
@@ -111,6 +112,7 @@ async def stream_targets(
             record.reason += f", stream rescued {rescue.rescues} time(s)"
         yield StreamDone(record.finish(answer, target))
         return
+    await attempts.sync_cooldowns(order)
     raise AllAttemptsFailedError(errors)
 
 
