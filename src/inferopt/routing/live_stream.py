@@ -6,7 +6,8 @@ first event, else the next target starts; once flowing, ``stall_timeout_s`` of s
 cut. A cut stream continues on the next target by prefill or an instructed continuation; the caller
 sees one stream, and the final answer's usage and cost add up every attempt (the cut ones are in
 ``route.attempts`` with outcome ``cut``). When the stream cannot be continued (a tool call already
-half sent) or no target is left, the error ends it.
+half sent) or no target is left, the error ends it. With ``hedge_after_s`` the first event is raced
+over two targets (:mod:`.hedge`); cool-downs are synced before each attempt (:mod:`.cooldowns`).
 """
 
 from __future__ import annotations
