@@ -74,6 +74,7 @@ class Rig:
     fallback: str = "ok"
     fallback_wire: str = "openai"
     router: Mapping[str, Any] = field(default_factory=dict)
+    replicas: int = 1  # gateway replicas, asked in turn (they share what the router config shares)
 
 
 def _profiles_file(folder: Path) -> str:
@@ -109,19 +110,24 @@ def _provider(kind: str, base_url: str, fault: str) -> dict[str, Any]:
 
 
 @contextmanager
-def running(rig: Rig) -> Iterator[tuple[openai.OpenAI, EmulatorServer, EmulatorServer, GatewayServer]]:
-    """The rig, started: a client of the gateway, both emulators, the gateway (stopped on exit)."""
+def running(rig: Rig) -> Iterator[tuple[list[openai.OpenAI], EmulatorServer, EmulatorServer, list[GatewayServer]]]:
+    """The rig, started: a client per gateway replica, both emulators, the replicas (stopped on exit)."""
     os.environ.setdefault(KEY_ENV, "sk-emulated-upstream")
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         primary = stack.enter_context(EmulatorServer(EmulatorConfig(seed=SEED, profiles_file=_profiles_file(folder))))
         fallback = stack.enter_context(EmulatorServer(EmulatorConfig(seed=SEED)))
-        gateway = GatewayServer(GatewayApp(AsyncClient(_config(rig, primary, fallback)))).start()
-        stack.callback(gateway.stop)
-        client = stack.enter_context(
-            openai.OpenAI(base_url=gateway.openai_base_url, api_key="sk-any", max_retries=0, timeout=300.0)
-        )
-        yield client, primary, fallback, gateway
+        gateways, clients = [], []
+        for _ in range(rig.replicas):
+            gateway = GatewayServer(GatewayApp(AsyncClient(_config(rig, primary, fallback)))).start()
+            stack.callback(gateway.stop)
+            gateways.append(gateway)
+            clients.append(
+                stack.enter_context(
+                    openai.OpenAI(base_url=gateway.openai_base_url, api_key="sk-any", max_retries=0, timeout=300.0)
+                )
+            )
+        yield clients, primary, fallback, gateways
 
 
 def ask(client: openai.OpenAI, messages: list[Any], stream: bool, max_tokens: int) -> Call:
@@ -164,10 +170,11 @@ def ask(client: openai.OpenAI, messages: list[Any], stream: bool, max_tokens: in
 
 def measure(rig: Rig, prompts: list[list[Any]], stream: bool, max_tokens: int) -> Run:
     """Send ``prompts`` one after the other through a fresh rig and count what it cost upstream."""
-    with running(rig) as (client, primary, fallback, gateway):
-        calls = [ask(client, messages, stream, max_tokens) for messages in prompts]
-        metrics = gateway.app.metrics
+    with running(rig) as (clients, primary, fallback, gateways):
+        # Round robin over the replicas: the second request goes to the second replica, if any.
+        calls = [ask(clients[i % len(clients)], messages, stream, max_tokens) for i, messages in enumerate(prompts)]
         time.sleep(0.2)  # a stream's metrics and cost are booked as it closes, just after the caller's last byte
+        every = [g.app.metrics for g in gateways]
         p, f = primary.stats_snapshot(), fallback.stats_snapshot()
         return Run(
             calls,
@@ -175,7 +182,7 @@ def measure(rig: Rig, prompts: list[list[Any]], stream: bool, max_tokens: int) -
             f["requests_total"],
             p["prompt_tokens"] + f["prompt_tokens"],
             p["completion_tokens"] + f["completion_tokens"],
-            sum(metrics.cost_usd.values()),
-            metrics.streams_rescued,
-            metrics.streams_failed,
+            sum(sum(m.cost_usd.values()) for m in every),
+            sum(m.streams_rescued for m in every),
+            sum(m.streams_failed for m in every),
         )

@@ -73,6 +73,7 @@ class Scenario:
     stream_expect: str = ""
     rescued: bool = False  # streamed: the gateway must count a rescued stream
     hedge: bool = False  # the one setting a row adds to the router: hedge_after_s (off by default)
+    replicas: int = 1  # more than 1: gateway replicas sharing cool-downs through Redis (shared_cooldown)
 
     def script(self, bounds: Bounds) -> str:
         return self.primary(bounds) if callable(self.primary) else self.primary
@@ -88,6 +89,14 @@ SCENARIOS = [
         "fails over at once; primary held back 7 s (2nd request skips it)",
         ((1, 2), (1, 2)),
         requests=2,
+    ),
+    Scenario(
+        "429 shared by 2 replicas",
+        "429:7",
+        "shared_cooldown set: the 2nd replica skips the primary at once",
+        ((1, 2), (1, 2)),
+        requests=2,
+        replicas=2,
     ),
     Scenario("429 without Retry-After", "429", "fails over at once", ((1, 1), (1, 1))),
     Scenario("500", "500", "fails over at once", ((1, 1), (1, 1))),
