@@ -30,7 +30,9 @@ def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatorServer]:
         yield running
 
 
-def client(server: EmulatorServer, primary: str, backup: str = "ok", **router: Any) -> AsyncClient:
+def client(
+    server: EmulatorServer, primary: str, backup: str = "ok", kind: str = "fallback", **router: Any
+) -> AsyncClient:
     def provider(fault: str) -> dict[str, Any]:
         headers = {"x-emulator-fault": fault}
         return {"kind": "openai", "base_url": server.openai_base_url, "api_key_env": KEY_ENV, "headers": headers}
@@ -42,7 +44,9 @@ def client(server: EmulatorServer, primary: str, backup: str = "ok", **router: A
                 "primary": {"provider": "p1", "model": "gpt-4o-mini"},
                 "backup": {"provider": "p2", "model": "gpt-4o"},
             },
-            "routers": {"safe": {"kind": "fallback", "order": ["primary", "backup"], **router}},
+            "routers": {
+                "safe": {"kind": kind, ("order" if kind == "fallback" else "targets"): ["primary", "backup"], **router}
+            },
         }
     )
     return AsyncClient(config)
@@ -113,6 +117,18 @@ def test_a_primary_that_fails_while_hedged_leaves_the_hedge_to_answer(emulator: 
     answer, elapsed = asyncio.run(scenario())
     assert answer.model == "gpt-4o"
     assert elapsed < 0.3 + 0.5 + LATENCY_S + 1.0  # the hedge started at 0.3 s answered; no wait for the hang
+    assert emulator.stats.requests_total == 2
+
+
+def test_a_balanced_router_hedges_too(emulator: EmulatorServer) -> None:
+    async def scenario() -> Any:
+        async with client(emulator, "slow:10", kind="balanced", strategy="least_busy", hedge_after_s=0.3) as io:
+            started = time.monotonic()
+            answer = await io.complete("Tell me about the sea.", model="router/safe")
+            return answer, time.monotonic() - started
+
+    answer, elapsed = asyncio.run(scenario())
+    assert answer.model == "gpt-4o" and elapsed < 0.3 + LATENCY_S + 1.0
     assert emulator.stats.requests_total == 2
 
 
