@@ -166,7 +166,11 @@ class AsyncClient:
             route = self.resolve(name)
             return self._model_for(route), route.model
 
-        return Resolved(resolve)
+        def key() -> str:
+            route = self.resolve(name)
+            return f"{route.provider}/{route.model}"
+
+        return Resolved(resolve, key)
 
     async def complete(
         self, prompt: Prompt, *, model: str | None = None, system: str | None = None, **params: Any

@@ -106,7 +106,15 @@ class Rescue:
             messages += [Message("assistant", text), Message("user", CONTINUE_INSTRUCTION)]
         self._checking = not prefill
         self._held = ""
-        return replace(self.request, messages=messages, options=dict(self.request.options))
+        return replace(
+            self.request, messages=messages, max_tokens=self._budget_left(), options=dict(self.request.options)
+        )
+
+    def _budget_left(self) -> int | None:
+        """The caller's ``max_tokens`` less what the cut attempts generated: a rescue never exceeds it."""
+        if self.request.max_tokens is None:
+            return None
+        return max(1, self.request.max_tokens - sum(p.usage.output_tokens for p in self.cut))
 
     def relay(self, delta: Delta) -> list[Delta]:
         """A delta of the current attempt -> what the caller gets (held or trimmed at a continuation's start)."""

@@ -42,9 +42,15 @@ class Resolved:
     (and its options checked) before any of them is reachable.
     """
 
-    def __init__(self, resolve: Callable[[], tuple[Model, str]]) -> None:
+    def __init__(self, resolve: Callable[[], tuple[Model, str]], key: Callable[[], str] | None = None) -> None:
         self._resolve = resolve
+        self._key = key
         self._target: tuple[Model, str] | None = None
+
+    @property
+    def shared_key(self) -> str | None:
+        """``provider/model``: what a cool-down holds back, whichever alias or router names it."""
+        return self._key() if self._key is not None else None
 
     def _get(self) -> tuple[Model, str]:
         if self._target is None:

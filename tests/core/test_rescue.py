@@ -49,6 +49,15 @@ def test_an_instructed_continuation_removes_a_repeated_tail() -> None:
     assert rescue.text == "Waves rise and fall with the moon's pull, twice"
 
 
+def test_a_continuation_asks_only_for_what_is_left_of_the_callers_max_tokens() -> None:
+    rescue = Rescue(ChatRequest.of("Tell me about the sea.", model="m", max_tokens=100))
+    cut_after(rescue, "The sea ", "is ", usage=Usage(10, 30))
+    assert rescue.continuation(prefill=True).max_tokens == 70
+    cut_after(rescue, "deep ", usage=Usage(12, 69))
+    assert rescue.continuation(prefill=False).max_tokens == 1  # never 0 or below: the API would refuse it
+    assert Rescue(request()).continuation(prefill=True).max_tokens is None  # no budget asked, none set
+
+
 def test_short_coincidences_are_not_overlaps() -> None:
     assert overlap("the sea", "a cold wind") == 0
     assert overlap("deep waters run", "run deep") == 0  # 3 characters: too short to be sure

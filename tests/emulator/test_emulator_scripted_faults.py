@@ -90,3 +90,38 @@ def test_a_stall_is_silence_after_part_of_the_answer(server: EmulatorServer) -> 
             for chunk in response.iter_bytes():
                 received += chunk
     assert b'"content":"' in received and b"[DONE]" not in received
+
+
+def plain(server: EmulatorServer, value: str, read_s: float = 5.0) -> httpx.Response:
+    body = {"model": "gpt-4o", "messages": USER}
+    headers = {"authorization": "Bearer sk", **fault(value)}
+    with httpx.Client(base_url=server.openai_base_url, timeout=httpx.Timeout(5, read=read_s)) as http:
+        return http.post("/chat/completions", json=body, headers=headers)
+
+
+def test_a_reset_and_whole_answers_cut_stalled_late_or_unparseable(server: EmulatorServer) -> None:
+    with pytest.raises(httpx.RemoteProtocolError):  # the connection closed with no response at all
+        plain(server, "reset")
+    with pytest.raises(httpx.RemoteProtocolError):  # the body cut part-way
+        plain(server, "drop:0.3")
+    with pytest.raises(httpx.ReadTimeout):  # headers and part of the body, then silence
+        plain(server, "stall", read_s=0.5)
+    broken = plain(server, "malformed")
+    assert broken.status_code == 200
+    with pytest.raises(ValueError):
+        broken.json()
+    late = plain(server, "slow:0.6")
+    assert late.status_code == 200 and late.elapsed.total_seconds() >= 0.6 and late.json()["choices"]
+
+
+def test_an_instructed_continuation_goes_on_from_the_cut_reply(server: EmulatorServer) -> None:
+    from inferopt.rescue import CONTINUE_INSTRUCTION
+
+    with openai.OpenAI(base_url=server.openai_base_url, api_key="sk", max_retries=0) as client:
+        whole = client.chat.completions.create(model="gpt-4o", messages=USER).choices[0].message.content or ""
+        cut = whole[: len(whole) // 2]
+        asked: Any = [*USER, {"role": "assistant", "content": cut}, {"role": "user", "content": CONTINUE_INSTRUCTION}]
+        rest = client.chat.completions.create(model="gpt-4o", messages=asked)
+        assert cut + (rest.choices[0].message.content or "") == whole and rest.choices[0].finish_reason == "stop"
+        short = client.chat.completions.create(model="gpt-4o", messages=asked, max_tokens=3)
+        assert short.choices[0].finish_reason == "length" and short.usage and short.usage.completion_tokens == 3

@@ -164,9 +164,14 @@ def _seed_bytes(seed: int, model: str, digest: bytes, purpose: bytes) -> int:
     return int.from_bytes(h.digest(), "little")
 
 
-def continued(answer: Answer, prefill: str, model: str) -> Answer:
-    """A prefilled answer goes on from its prefill when it begins with it (else it answers afresh)."""
-    if not answer.text.startswith(prefill) or answer.tool_calls:
+def continued(answer: Answer, prefill: str, model: str, max_tokens: int | None = None) -> Answer:
+    """A prefilled answer goes on from its prefill when it begins with it (else it answers afresh).
+
+    ``answer`` is the whole answer (no budget); ``max_tokens`` bounds what follows the prefill, as the
+    providers count it.
+    """
+    if answer.tool_calls:
         return answer
-    rest = answer.text[len(prefill) :]
-    return replace(answer, text=rest, output_tokens=max(1, token_runs.count(rest, model)))
+    text = answer.text[len(prefill) :] if answer.text.startswith(prefill) else answer.text
+    text, n, cut = token_runs.fit(text, max_tokens, model)
+    return replace(answer, text=text, output_tokens=max(1, n), finish="length" if cut else answer.finish)

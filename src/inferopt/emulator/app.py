@@ -22,6 +22,7 @@ from typing import Any
 from inferopt.conversations import MemoryConversations
 from inferopt.emulator import calls, embeddings, wire_anthropic, wire_openai, wire_responses
 from inferopt.emulator.asgi_io import (
+    JSON_TYPE,
     ClientGone,
     Header,
     Receive,
@@ -48,6 +49,7 @@ from inferopt.emulator.scripted import (
     NO_FAULT,
     FaultScripts,
     Step,
+    drawn_step,
     error_event,
     scripted_failure,
     status_failure,
@@ -203,8 +205,11 @@ class EmulatorApp:
                 outcome = scripted_failure(step, outcome[0]) or outcome
             if isinstance(outcome, Failure):
                 await self._fail(dialect, send, outcome, base, request_id)
+            elif isinstance(step, Step) and step.kind == "reset":
+                return  # nothing sent: the server closes the connection
             else:
                 assert isinstance(step, Step)
+                step = step if step != NO_FAULT else drawn_step(outcome[1].fault, self.config.faults)
                 await self._deliver(dialect, *outcome, base, request_id, started, receive, send, step)
         except ClientGone:
             stats.answered(499)
@@ -271,29 +276,21 @@ class EmulatorApp:
                 headers.append((b"x-inferopt-replay-correct", str(answer.replay_correct).encode()))
         if dialect.provider == "openai":
             headers.append((b"openai-processing-ms", str(round(plan.latency.total_s * 1000)).encode()))
-        if plan.fault == "hang" or step.kind == "hang":
+        if step.kind == "hang":
             await self._hang(dialect, send, receive, base, request_id)
             return
         stats.answered(200, plan.profile.name)
         stats.usage(plan.prompt_tokens, answer.output_tokens, plan.cache.read)
         answer_id = dialect.id_prefix + request_id[8:]
         created = int(time.time())
+        started += self.config.faults.slow_first_token_s + (step.fraction if step.kind == "slow" else 0.0)
         if not call.stream:
             await self._sleep_until(started + plan.latency.total_s)
-            body = dialect.body(plan, answer_id, created)
-            if plan.fault == "drop":
-                # Headers and part of the body, then return: the server closes the connection.
-                await start_stream(send, headers, (b"content-type", b"application/json"))
-                await send_piece(send, body[: len(body) // 2])
-                return
-            await send_bytes(send, 200, body, headers)
+            await self._whole(dialect.body(plan, answer_id, created), headers, step, receive, send)
             return
         stats.streamed += 1
         writer = dialect.writer(plan, answer_id, created, call.include_usage)
         schedule = stream_schedule(answer.text, plan.latency)
-        drop_after = max(1, int(len(schedule) * self.config.faults.drop_after_fraction))
-        if step.kind == "slow":
-            started += step.fraction
         cut_at = min(len(schedule), max(1, int(len(schedule) * step.fraction)))
         # A real provider stops generating when its client hangs up; so does the emulator.
         gone = asyncio.ensure_future(until_disconnect(receive))
@@ -301,19 +298,11 @@ class EmulatorApp:
             await self._sleep_until(started + plan.latency.ttft_s)
             await start_stream(send, headers)
             await send_piece(send, writer.first())
-            for sent, (at, piece) in enumerate(schedule):
-                if plan.fault == "drop" and sent >= drop_after:
-                    return  # no final event: the connection is closed mid-stream
-                if sent == cut_at and not await self._scripted_cut(step, dialect, send, gone):
-                    return
-                await self._sleep_until(started + at)
-                if gone.done():
-                    stats.streams_abandoned += 1
-                    return
-                await send_piece(send, writer.content(piece))
-            if plan.fault == "drop":
+            if not await self._pieces(schedule[:cut_at], writer.content, started, send, gone):
                 return
-            if cut_at == len(schedule) and not await self._scripted_cut(step, dialect, send, gone):
+            if not await self._scripted_cut(step, dialect, send, gone):
+                return
+            if not await self._pieces(schedule[cut_at:], writer.content, started, send, gone):
                 return
             await self._sleep_until(started + plan.latency.total_s)
             last = writer.last()
@@ -321,6 +310,37 @@ class EmulatorApp:
             await end_stream(send)
         finally:
             gone.cancel()
+
+    async def _pieces(
+        self,
+        schedule: list[tuple[float, str]],
+        content: Callable[[str], bytes],
+        started: float,
+        send: Send,
+        gone: asyncio.Future[None],
+    ) -> bool:
+        """Send each piece at its time; False when the client hung up (generation stops there)."""
+        for at, piece in schedule:
+            await self._sleep_until(started + at)
+            if gone.done():
+                self.stats.streams_abandoned += 1
+                return False
+            await send_piece(send, content(piece))
+        return True
+
+    async def _whole(self, body: bytes, headers: list[Header], step: Step, receive: Receive, send: Send) -> None:
+        """A whole (unstreamed) answer, or the step's fault on it: cut, stalled part-way, or unparseable."""
+        if step.kind == "malformed":
+            await send_bytes(send, 200, body[: len(body) // 2], headers)  # complete HTTP, broken JSON
+        elif step.kind in ("drop", "stall"):
+            # Headers and part of the body; a drop then returns (the server closes the connection).
+            await start_stream(send, headers, JSON_TYPE)
+            await send_piece(send, body[: int(len(body) * step.fraction)])
+            if step.kind == "stall":
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(until_disconnect(receive), self.config.faults.hang_s)
+        else:
+            await send_bytes(send, 200, body, headers)
 
     async def _scripted_cut(self, step: Step, dialect: ChatRoute, send: Send, gone: asyncio.Future[None]) -> bool:
         """Play a scripted mid-stream fault; False when the stream ends here."""

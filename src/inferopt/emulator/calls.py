@@ -21,6 +21,7 @@ from inferopt.emulator.logprobs import MAX_TOP_LOGPROBS
 from inferopt.emulator.prompt_cache import Breakpoint
 from inferopt.emulator.token_runs import ImageRun, TokenRun, framing, tokenize
 from inferopt.image_tokens import image_tokens, part_image
+from inferopt.rescue import CONTINUE_INSTRUCTION
 from inferopt.types import ChatRequest, Message
 from inferopt.wire import anthropic_messages, openai_chat
 
@@ -119,7 +120,7 @@ def _call(request: ChatRequest, prompt: _Prompt, data: dict[str, Any], **extra: 
     return ParsedCall(
         model=request.model,
         runs=prompt.runs,
-        last_user_text=request.last_user_text,
+        last_user_text=extra.pop("last_user_text", request.last_user_text),
         digest=prompt.digest.digest(),
         max_tokens=request.max_tokens,
         stop=tuple(s for s in request.stop or () if isinstance(s, str)),
@@ -182,8 +183,28 @@ def openai_call(body: Any) -> ParsedCall | Failure:
     request = openai_chat.decode_request(body)
     options = body.get("stream_options")
     include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
+    extra = _instructed_continuation(request)
     choices = body.get("n") or 1
-    return _call(request, _prompt(request), body, include_usage=include_usage, logprobs=logprobs, choices=choices)
+    return _call(
+        request, _prompt(request), body, include_usage=include_usage, logprobs=logprobs, choices=choices, **extra
+    )
+
+
+def _instructed_continuation(request: ChatRequest) -> dict[str, Any]:
+    """A reply cut off, then inferopt's request to continue it (:mod:`inferopt.rescue`): the model
+    obeys, as a prefill of that reply would make it (the answer goes on from where it stopped)."""
+    messages = request.messages
+    if len(messages) < 2 or messages[-1].role != "user" or messages[-1].text != CONTINUE_INSTRUCTION:
+        return {}
+    cut = messages[-2]
+    if cut.role != "assistant" or not cut.text or cut.tool_calls:
+        return {}
+    before = replace(request, messages=messages[:-2])
+    return {
+        "prefill": cut.text,
+        "answer_digest": _prompt(before).digest.digest(),
+        "last_user_text": before.last_user_text,
+    }
 
 
 # -- Anthropic messages ----------------------------------------------------------------------------

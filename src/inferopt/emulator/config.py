@@ -24,7 +24,10 @@ class FaultConfig:
     - ``hang_rate``: never answer (until ``hang_s`` or the client gives up): a timeout.
     - ``drop_rate``: close the connection part-way: a stream stops after about
       ``drop_after_fraction`` of its chunks, without its final event; a non-streamed answer is cut
-      after part of its body.
+      after that fraction of its body.
+    - ``stall_rate``: go silent part-way (after ``drop_after_fraction``, as a drop) until the client
+      gives up (or ``hang_s``).
+    - ``slow_first_token_s``: every answer's first token (a whole answer: its body) this much later.
     """
 
     error_rate: float = 0.0
@@ -34,16 +37,24 @@ class FaultConfig:
     hang_s: float = 3600.0
     drop_rate: float = 0.0
     drop_after_fraction: float = 0.5
+    stall_rate: float = 0.0
+    slow_first_token_s: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "rate_limit_rate", "hang_rate", "drop_rate", "drop_after_fraction"):
+        rates = ("error_rate", "rate_limit_rate", "hang_rate", "drop_rate", "drop_after_fraction", "stall_rate")
+        for name in rates:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"must be between 0 and 1 (got {value!r})", key=f"faults.{name}")
+        if self.slow_first_token_s < 0:
+            raise ConfigError(
+                f"must be >= 0 seconds (got {self.slow_first_token_s!r})", key="faults.slow_first_token_s"
+            )
 
     @property
     def any(self) -> bool:
-        return bool(self.error_rate or self.rate_limit_rate or self.hang_rate or self.drop_rate)
+        """Whether any fault is drawn per request (a slow first token needs no draw)."""
+        return bool(self.error_rate or self.rate_limit_rate or self.hang_rate or self.drop_rate or self.stall_rate)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from typing import Literal
 
 from inferopt.emulator.config import FaultConfig
 
-FaultKind = Literal["none", "error", "rate_limit", "hang", "drop"]
+FaultKind = Literal["none", "error", "rate_limit", "hang", "drop", "stall"]
 _UNIT = float(1 << 64)
 
 
@@ -72,4 +72,8 @@ def draw(
         fault = "hang"
     elif u_drop < faults.drop_rate:
         fault = "drop"
+    elif (
+        faults.stall_rate and uniforms(seed, key + occurrence.to_bytes(8, "little"), b"stall", 1)[0] < faults.stall_rate
+    ):
+        fault = "stall"  # its own draw, so adding the stall rate left the other faults' draws as they were
     return RequestDraws(latency, fault)

@@ -230,7 +230,7 @@ class Engine:
             cache = self.anthropic_cache.usage(
                 salt, call.runs, call.block_ends, call.breakpoints, profile.min_cacheable_tokens
             )
-        fault: FaultKind = draws.fault if draws.fault in ("hang", "drop") else "none"
+        fault: FaultKind = draws.fault if draws.fault in ("hang", "drop", "stall") else "none"
         if fault != "none":
             self.stats.faults[fault] += 1
         latency = plan_latency(profile, answer.output_tokens, draws.latency)
@@ -257,9 +257,10 @@ class Engine:
         (live calls and batch lines alike)."""
         seed = self.config.seed
         digest = call.answer_digest or call.digest
-        answer = self.answers.answer(model, call.last_user_text, digest, call.max_tokens, call.stop)
+        budget = None if call.prefill else call.max_tokens  # a continuation's budget is for what follows
+        answer = self.answers.answer(model, call.last_user_text, digest, budget, call.stop)
         if call.prefill:
-            answer = continued(answer, call.prefill, model)
+            answer = continued(answer, call.prefill, model, call.max_tokens)
         if call.request is not None:
             answer = tool_answers.shape(call.request, answer, seed, call.digest)
             if provider == "anthropic":

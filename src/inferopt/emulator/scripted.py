@@ -11,13 +11,19 @@ answers). A step is ``kind[:argument][*count]``:
 ``content_filter``  400: the provider's content-policy refusal (not retryable)
 ``no_prefill``      400 when the request ends with an assistant message (a target without prefill)
 ``hang``            no answer at all until the client gives up
-``slow:S``          the first token S seconds late
+``reset``           the connection closed with no response (what a reset or a crashed upstream does)
+``slow:S``          the first token (an unstreamed answer: the whole answer) S seconds late
 ``drop[:F]``        the connection closed after fraction F of the chunks (default 0.5)
 ``stall[:F]``       after fraction F of the chunks, silence until the client gives up
 ``error_event[:F]`` after fraction F, the wire's in-band error event (``overloaded``), then the end
 ``malformed[:F]``   one unparseable event after fraction F; the stream then goes on
 ``no_done``         everything but the final marker (OpenAI ``[DONE]``, Anthropic ``message_stop``)
 ==================  ==========================================================================
+
+An unstreamed answer plays ``drop:F`` and ``stall:F`` on its body (fraction F of it, then the
+connection closes, or silence) and ``malformed`` as a body cut in half; ``error_event`` and
+``no_done`` leave it whole. The faults an emulator draws at random (:class:`FaultConfig`) are played
+as the same steps (:func:`drawn_step`).
 
 A header the emulator cannot read is answered 400 naming the step and the kinds it knows.
 """
@@ -26,6 +32,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from inferopt.emulator.config import FaultConfig
+from inferopt.emulator.draws import FaultKind
 from inferopt.emulator.engine import Failure, ParsedCall
 from inferopt.emulator.limits import LimitDecision
 from inferopt.wire import anthropic_messages, openai_chat
@@ -33,7 +41,7 @@ from inferopt.wire.sse import DONE, data, event
 
 FAULT_HEADER = b"x-emulator-fault"
 _STATUS_KINDS = {"429", "500", "502", "503", "529", "content_filter", "no_prefill"}
-_STREAM_KINDS = {"ok", "hang", "slow", "drop", "stall", "error_event", "malformed", "no_done"}
+_STREAM_KINDS = {"ok", "hang", "reset", "slow", "drop", "stall", "error_event", "malformed", "no_done"}
 KINDS = tuple(sorted(_STATUS_KINDS | _STREAM_KINDS))
 
 
@@ -86,6 +94,15 @@ class FaultScripts:
         n = self._seen.get(value, 0)
         self._seen[value] = n + 1
         return steps[min(n, len(steps) - 1)]
+
+
+def drawn_step(fault: FaultKind, faults: FaultConfig) -> Step:
+    """The step that plays a fault drawn at random (a drop or stall after ``drop_after_fraction``)."""
+    if fault == "hang":
+        return Step("hang")
+    if fault in ("drop", "stall"):
+        return Step(fault, faults.drop_after_fraction)
+    return NO_FAULT
 
 
 def rate_limit_decision(step: Step) -> LimitDecision | None:

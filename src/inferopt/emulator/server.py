@@ -50,6 +50,11 @@ def _run(
     try:
         loop.run_until_complete(_serve_until(app, sock, stop, lambda: ready(loop, stop)))
     finally:
+        # Answers whose client hung up mid-way may still sleep towards their end: end them, as asyncio.run does.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
 
 

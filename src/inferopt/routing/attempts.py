@@ -33,6 +33,7 @@ from inferopt.errors import (
 )
 from inferopt.parallel.retry import RATE_LIMITS_TO_CALLER
 from inferopt.rescue import STALL_OPTION
+from inferopt.routing.cooldowns import LocalCooldowns
 from inferopt.routing.routed import Attempt, RouteRecord, Targets
 from inferopt.types import ChatRequest, ChatResponse, Model, StreamEvent
 
@@ -64,6 +65,10 @@ class CircuitBreaker:
         if self.failures >= self.failure_threshold or self.opened_at is not None:
             self.opened_at = now
 
+    def release(self) -> None:
+        """An attempt ended without an outcome (a hedge cancelled it): a half-open trial may run again."""
+        self.trial_in_flight = False
+
     @property
     def is_open(self) -> bool:
         return self.opened_at is not None
@@ -76,13 +81,15 @@ class Deadlines:
     - ``attempt_timeout_s`` (60): one unstreamed attempt, whole answer;
     - ``first_token_timeout_s`` (20): a streamed attempt's first token, else the next target starts;
     - ``stall_timeout_s`` (15): silence between two events of a live stream, else it is rescued;
-    - ``deadline_s`` (90): the whole attempt sequence (a stream that is flowing is never cut by it).
+    - ``deadline_s`` (90): the whole attempt sequence (a stream that is flowing is never cut by it);
+    - ``hedge_after_s`` (off): a late answer or first token starts the next target too (:mod:`.hedge`).
     """
 
     attempt_timeout_s: float | None = 60.0
     first_token_timeout_s: float | None = 20.0
     stall_timeout_s: float | None = 15.0
     deadline_s: float | None = 90.0
+    hedge_after_s: float | None = None
 
 
 def stops_failover(error: BaseException) -> bool:
@@ -110,13 +117,23 @@ class TargetAttempts:
         failure_threshold: int,
         cooldown_s: float,
         clock: Callable[[], float],
+        cooldowns: LocalCooldowns | None = None,
     ) -> None:
         self.targets = Targets(targets)
         self.name = name
         self.deadlines = deadlines
         self.clock = clock
         self.breakers = {n: CircuitBreaker(failure_threshold, cooldown_s) for n in self.targets.names}
-        self.limited_until: dict[str, float] = {}  # a target's Retry-After, as a moment of ``clock``
+        self.cooldowns = cooldowns or LocalCooldowns()  # each target's Retry-After (:mod:`.cooldowns`)
+
+    def cooldown_key(self, target: str) -> str:
+        """What a Retry-After holds back: the target's provider and model (shared by every router)."""
+        key = getattr(self.targets.model(target), "shared_key", None)
+        return key if isinstance(key, str) else target
+
+    async def sync_cooldowns(self, order: Sequence[str]) -> None:
+        """Share this process's new cool-downs and learn the other replicas' (with ``shared_cooldown``)."""
+        await self.cooldowns.sync([self.cooldown_key(t) for t in order], self.clock())
 
     def for_targets(self, request: ChatRequest) -> ChatRequest:
         """The request each target gets: rate limits come back to the router, stalls are bounded."""
@@ -132,7 +149,7 @@ class TargetAttempts:
     def skip(self, target: str, record: RouteRecord, errors: list[tuple[str, Exception]]) -> bool:
         """Whether ``target`` sits this request out (circuit open, or rate limited for a while yet)."""
         now = self.clock()
-        wait = self.limited_until.get(target, now) - now
+        wait = self.cooldowns.held_for(self.cooldown_key(target), now)
         if wait > 0:
             note = f"rate limited for {wait:.1f} s more"
             errors.append((target, RateLimitedError(note, status=429, model=target, retry_after=wait)))
@@ -157,7 +174,7 @@ class TargetAttempts:
         if not stops_failover(error):  # the caller's mistake says nothing about the target's health
             self.breakers[target].record(False, now)
         if isinstance(error, RateLimitedError) and error.retry_after:
-            self.limited_until[target] = now + error.retry_after
+            self.cooldowns.hold(self.cooldown_key(target), error.retry_after, now)
         on_done(target, now - started, False)
         errors.append((target, error))
         partial = error.partial
@@ -172,6 +189,7 @@ class TargetAttempts:
         began = self.clock()
         forwarded = self.for_targets(request)
         for target in order:
+            await self.sync_cooldowns(order)
             if self.skip(target, record, errors):
                 continue
             left = self.remaining(began)
@@ -194,6 +212,7 @@ class TargetAttempts:
             record.add(answer)
             record.reason = "first healthy target" if not errors else f"after {len(errors)} failure(s)"
             return record.finish(answer, target)
+        await self.sync_cooldowns(order)
         raise AllAttemptsFailedError(errors)
 
 

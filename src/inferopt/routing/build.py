@@ -12,6 +12,8 @@
       knn:       {kind: learned, path: router.npz, names: {gpt-4-1106-preview: smart}, cost_weight: 1.0}
       patterns:  {kind: answer-cascade, path: cascade.npz, names: {gpt-4-1106-preview: smart}}  # escalate_at: knob
       safe:      {kind: fallback, order: [fast, smart], first_token_timeout_s: 20, stall_timeout_s: 15, deadline_s: 90}
+      hedged:    {kind: fallback, order: [fast, smart], hedge_after_s: 2}   # a second attempt after 2 s
+      shared:    {kind: fallback, order: [fast, smart], shared_cooldown: "redis://127.0.0.1:6379/0"}
       spread:    {kind: balanced, targets: [east, west], strategy: least_busy}
 
 Targets are model names (aliases, ``provider/model``...) that ``target`` turns into Models: the
@@ -103,7 +105,16 @@ def _targets(names: Any, target: TargetFactory) -> dict[str, Model]:
 
 
 def _breaker_options(opts: dict[str, Any]) -> dict[str, Any]:
-    keys = ("timeout_s", "first_token_timeout_s", "stall_timeout_s", "deadline_s", "failure_threshold", "cooldown_s")
+    keys = (
+        "timeout_s",
+        "first_token_timeout_s",
+        "stall_timeout_s",
+        "deadline_s",
+        "hedge_after_s",
+        "shared_cooldown",
+        "failure_threshold",
+        "cooldown_s",
+    )
     return {k: opts.pop(k) for k in keys if k in opts}
 
 

@@ -9,7 +9,9 @@
   part-way continues on the next target (:mod:`.live_stream`). The bounds on a silent upstream are
   on by default (:class:`~inferopt.routing.attempts.Deadlines`): ``first_token_timeout_s`` 20,
   ``stall_timeout_s`` 15, ``deadline_s`` 90 for the whole sequence, ``timeout_s`` 60 for one
-  unstreamed attempt.
+  unstreamed attempt. ``hedge_after_s`` (off by default) starts the next target beside a late
+  first one and keeps whichever answers first (:mod:`.hedge`). ``shared_cooldown: redis://...``
+  shares each 429's ``Retry-After`` with every replica on that Redis (:mod:`.cooldowns`).
 - :class:`Balanced` spreads requests over deployments of the same model (``weighted`` at random,
   ``least_busy`` by requests in flight, ``lowest_latency`` by a moving average), and falls back to
   the other deployments when the chosen one fails.
@@ -23,17 +25,27 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
 from inferopt.errors import ConfigError
 from inferopt.routing.attempts import CircuitBreaker, Deadlines, TargetAttempts
+from inferopt.routing.cooldowns import cooldowns_for
+from inferopt.routing.hedge import complete_hedged
 from inferopt.routing.live_stream import stream_targets
 from inferopt.types import ChatRequest, ChatResponse, Model, StreamEvent
 
 DEFAULTS = Deadlines()
 
 
-def _first_token(timeout_s: float | None, first_token_timeout_s: float | None) -> float | None:
-    """A ``timeout_s`` shorter than the first-token default bounds the first token too (as it used to)."""
+def _deadlines(
+    timeout_s: float | None,
+    first_token_timeout_s: float | None,
+    stall_timeout_s: float | None,
+    deadline_s: float | None,
+    hedge_after_s: float | None,
+) -> Deadlines:
+    """The router's bounds; a ``timeout_s`` shorter than the first-token default bounds the first token too."""
     if timeout_s is not None and first_token_timeout_s is not None:
-        return min(timeout_s, first_token_timeout_s)
-    return first_token_timeout_s
+        first_token_timeout_s = min(timeout_s, first_token_timeout_s)
+    if hedge_after_s is not None and hedge_after_s <= 0:
+        raise ConfigError(f"hedge_after_s must be > 0 seconds (got {hedge_after_s!r}); leave it out to not hedge")
+    return Deadlines(timeout_s, first_token_timeout_s, stall_timeout_s, deadline_s, hedge_after_s)
 
 
 class Fallback:
@@ -49,12 +61,15 @@ class Fallback:
         first_token_timeout_s: float | None = DEFAULTS.first_token_timeout_s,
         stall_timeout_s: float | None = DEFAULTS.stall_timeout_s,
         deadline_s: float | None = DEFAULTS.deadline_s,
+        hedge_after_s: float | None = None,
+        shared_cooldown: str | None = None,
         failure_threshold: int = 3,
         cooldown_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        deadlines = Deadlines(timeout_s, _first_token(timeout_s, first_token_timeout_s), stall_timeout_s, deadline_s)
-        self._attempts = TargetAttempts(targets, name, deadlines, failure_threshold, cooldown_s, clock)
+        deadlines = _deadlines(timeout_s, first_token_timeout_s, stall_timeout_s, deadline_s, hedge_after_s)
+        cooldowns = cooldowns_for(shared_cooldown)
+        self._attempts = TargetAttempts(targets, name, deadlines, failure_threshold, cooldown_s, clock, cooldowns)
         self.order = list(order or targets)
         self._attempts.targets.require(self.order, name)
 
@@ -63,12 +78,13 @@ class Fallback:
         return self._attempts.breakers
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
-        return await self._attempts.run(self.order, request, lambda *_: None)
+        return await complete_hedged(self._attempts, self.order, request, lambda *_: None)
 
     def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         return stream_targets(self._attempts, self.order, request, lambda *_: None)
 
     async def aclose(self) -> None:
+        await self._attempts.cooldowns.aclose()
         await self._attempts.targets.aclose()
 
 
@@ -92,6 +108,8 @@ class Balanced:
         first_token_timeout_s: float | None = DEFAULTS.first_token_timeout_s,
         stall_timeout_s: float | None = DEFAULTS.stall_timeout_s,
         deadline_s: float | None = DEFAULTS.deadline_s,
+        hedge_after_s: float | None = None,
+        shared_cooldown: str | None = None,
         failure_threshold: int = 3,
         cooldown_s: float = 30.0,
         latency_smoothing: float = 0.2,
@@ -100,8 +118,9 @@ class Balanced:
     ) -> None:
         if strategy not in STRATEGIES:
             raise ConfigError(f"balancing strategy {strategy!r} is unknown; use one of {STRATEGIES}")
-        deadlines = Deadlines(timeout_s, _first_token(timeout_s, first_token_timeout_s), stall_timeout_s, deadline_s)
-        self._attempts = TargetAttempts(targets, name, deadlines, failure_threshold, cooldown_s, clock)
+        deadlines = _deadlines(timeout_s, first_token_timeout_s, stall_timeout_s, deadline_s, hedge_after_s)
+        cooldowns = cooldowns_for(shared_cooldown)
+        self._attempts = TargetAttempts(targets, name, deadlines, failure_threshold, cooldown_s, clock, cooldowns)
         self.strategy = strategy
         self.weights = {n: float((weights or {}).get(n, 1.0)) for n in targets}
         if any(w < 0 for w in self.weights.values()) or not any(self.weights.values()):
@@ -140,7 +159,7 @@ class Balanced:
         if first is not None:
             self.in_flight[first] += 1
         try:
-            return await self._attempts.run(order, request, self._done)
+            return await complete_hedged(self._attempts, order, request, self._done)
         finally:
             if first is not None:
                 self.in_flight[first] -= 1
@@ -158,4 +177,5 @@ class Balanced:
                 self.in_flight[first] -= 1
 
     async def aclose(self) -> None:
+        await self._attempts.cooldowns.aclose()
         await self._attempts.targets.aclose()

@@ -6,7 +6,8 @@ first event, else the next target starts; once flowing, ``stall_timeout_s`` of s
 cut. A cut stream continues on the next target by prefill or an instructed continuation; the caller
 sees one stream, and the final answer's usage and cost add up every attempt (the cut ones are in
 ``route.attempts`` with outcome ``cut``). When the stream cannot be continued (a tool call already
-half sent) or no target is left, the error ends it.
+half sent) or no target is left, the error ends it. With ``hedge_after_s`` the first event is raced
+over two targets (:mod:`.hedge`); cool-downs are synced before each attempt (:mod:`.cooldowns`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from inferopt.routing.attempts import (
     shortest,
     stops_failover,
 )
+from inferopt.routing.hedge import Race, first_event_hedged, hedged_reason
 from inferopt.routing.routed import RouteRecord
 from inferopt.types import ChatRequest, StreamDone, StreamEvent
 
@@ -47,34 +49,41 @@ async def stream_targets(
     began = attempts.clock()
     queue = list(order)
     while queue:
-        target = queue[0]
-        if attempts.skip(target, record, errors):
-            queue.pop(0)
-            continue
-        left = attempts.remaining(began)
-        if left is not None and left <= 0:
-            errors.append((target, deadline_passed(deadlines, target)))
-            break
-        prefill = target not in no_prefill and accepts_prefill(attempts.targets.model(target))
-        forwarded = rescue.continuation(prefill) if rescue.started else rescue.request
-        timeout = shortest(deadlines.first_token_timeout_s, left)
-        started = attempts.clock()
-        upstream = attempts.targets.stream(target, forwarded)
-        try:
-            async with asyncio.timeout(timeout):
-                event = await anext(upstream)
-        except (ProviderError, TimeoutError, StopAsyncIteration) as exc:
-            await close_stream(upstream)
-            error = attempt_error(exc, target, timeout, "no first token")
-            if rescue.started and prefill and refuses_prefill(error):
-                no_prefill.add(target)  # the same target again, asked to continue instead
-                rescue.rescues -= 1
+        await attempts.sync_cooldowns(queue)
+        upstream: AsyncIterator[StreamEvent]
+        if deadlines.hedge_after_s is not None and not rescue.started:
+            race = Race(attempts, queue, rescue.request, began, record, errors, on_done)
+            flight, upstream, event = await first_event_hedged(race, rescue.request)
+            target, started = flight.target, flight.started
+        else:
+            target = queue[0]
+            if attempts.skip(target, record, errors):
+                queue.pop(0)
                 continue
-            attempts.failed(target, error, started, on_done, record, errors)
-            if stops_failover(error):
-                raise error from None
-            queue.pop(0)
-            continue
+            left = attempts.remaining(began)
+            if left is not None and left <= 0:
+                errors.append((target, deadline_passed(deadlines, target)))
+                break
+            prefill = target not in no_prefill and accepts_prefill(attempts.targets.model(target))
+            forwarded = rescue.continuation(prefill) if rescue.started else rescue.request
+            timeout = shortest(deadlines.first_token_timeout_s, left)
+            started = attempts.clock()
+            upstream = attempts.targets.stream(target, forwarded)
+            try:
+                async with asyncio.timeout(timeout):
+                    event = await anext(upstream)
+            except (ProviderError, TimeoutError, StopAsyncIteration) as exc:
+                await close_stream(upstream)
+                error = attempt_error(exc, target, timeout, "no first token")
+                if rescue.started and prefill and refuses_prefill(error):
+                    no_prefill.add(target)  # the same target again, asked to continue instead
+                    rescue.rescues -= 1
+                    continue
+                attempts.failed(target, error, started, on_done, record, errors)
+                if stops_failover(error):
+                    raise error from None
+                queue.pop(0)
+                continue
         try:
             while not isinstance(event, StreamDone):
                 for delta in rescue.relay(event):
@@ -99,11 +108,12 @@ async def stream_targets(
         on_done(target, attempts.clock() - started, True)
         record.add(event.response)
         answer = rescue.finish(event.response)
-        record.reason = "first healthy target" if not errors else f"after {len(errors)} failure(s)"
+        record.reason = hedged_reason(record, errors)
         if rescue.rescues:
             record.reason += f", stream rescued {rescue.rescues} time(s)"
         yield StreamDone(record.finish(answer, target))
         return
+    await attempts.sync_cooldowns(order)
     raise AllAttemptsFailedError(errors)
 
 

@@ -93,8 +93,8 @@ class MiniLMEmbedder:
         # pooling and normalising as the model's pipeline does, identical vectors) skips the
         # batching machinery of ``encode``, which costs more than the model on a 15-token question.
         self._tokenizer = self._model.tokenizer
-        self._transformer = self._model[0].auto_model
-        self._max_length = int(self._model.max_seq_length)
+        self._transformer: Any = self._model[0].auto_model
+        self._max_length = int(self._model.max_seq_length or 256)
 
     def _embed_small(self, texts: Sequence[str]) -> Vectors:
         import torch
