@@ -93,9 +93,7 @@ class PlanEngine:
         self.tally.total = len(unique) + sum(len(c) for c in self._copies.values())
         if not unique:
             return
-        if not self.state.path.exists():
-            self.state.started_at = self._clock()  # the deadline counts from the first request's run
-        self.state.save()
+        fresh_job = not self.state.path.exists()
         resumed, fresh = self._resumed_batches(unique)
         estimates = estimate_rows(((i, row.request) for i, row in enumerate(fresh)), self.model)
         for row, estimate in zip(fresh, estimates, strict=True):
@@ -104,6 +102,9 @@ class PlanEngine:
         if self.cache_url:
             pairs = [(i, row.request) for i, row in enumerate(fresh)]
             hits = await cached_rows(self.cache_url, pairs, self.model, self.cache_policy)
+        if fresh_job:  # the deadline counts from the first run's first request, not its tokenizer load
+            self.state.started_at = self._clock()
+        self.state.save()
         remaining = self.deadline_s - self.elapsed()
         self.plan = allocate(estimates, hits, self.rates, self.capacity, remaining, self.budget.limit_usd)
         routes = {route: [fresh[i] for i in indexes] for route, indexes in self.plan.rows_by_route.items()}
