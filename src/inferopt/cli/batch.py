@@ -233,6 +233,7 @@ def run(
     flex_refusal: float,
     batch_typical: str,
     batch_window: str,
+    answer_tokens: int | None,
     cancel_grace: str,
     poll_s: float,
     engine: str,
@@ -290,6 +291,7 @@ def run(
             flex_refusal=flex_refusal,
             batch_typical=batch_typical,
             batch_window=batch_window,
+            answer_tokens=answer_tokens,
         )
         remote = planned = plan_engine(
             client,

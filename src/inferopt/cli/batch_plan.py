@@ -54,6 +54,12 @@ def planning_options(func: F) -> F:
             click.option(
                 "--batch-window", default="24h", show_default=True, help="How long a provider batch may take."
             ),
+            click.option(
+                "--answer-tokens",
+                type=int,
+                default=None,
+                help="Expected answer length in tokens (default: --max-tokens, the most an answer can cost).",
+            ),
         )
     ):
         func = option(func)
@@ -71,6 +77,7 @@ def capacity_for(
     flex_refusal: float,
     batch_typical: str,
     batch_window: str,
+    answer_tokens: int | None = None,
 ) -> Capacity:
     """The planner's capacity from the flags, else the config's rate_limit layer; bad values named."""
     if not 0.0 <= flex_refusal < 1.0:
@@ -87,6 +94,7 @@ def capacity_for(
         flex_refusal=flex_refusal,
         batch_typical_s=parse_duration(batch_typical),
         batch_window_s=parse_duration(batch_window),
+        answer_tokens=answer_tokens,
     )
 
 
@@ -138,6 +146,7 @@ def plan(
     flex_refusal: float,
     batch_typical: str,
     batch_window: str,
+    answer_tokens: int | None,
     as_json: bool,
     plan_path: Path | None,
     config_path: str | None,
@@ -158,6 +167,7 @@ def plan(
         flex_refusal=flex_refusal,
         batch_typical=batch_typical,
         batch_window=batch_window,
+        answer_tokens=answer_tokens,
     )
     params = {k: v for k, v in (("max_tokens", max_tokens), ("temperature", temperature)) if v is not None}
     spec = JobSpec(model, template, system, params)

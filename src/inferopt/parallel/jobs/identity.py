@@ -37,18 +37,27 @@ def request_key(request: ChatRequest) -> str:
 
 
 class RowKeys:
-    """Keys for the rows of one pass over an input, in order (copies of a line are numbered)."""
+    """Keys for the rows of one pass over an input, in order (copies of a line are numbered).
+
+    Memory stays small on huge inputs: a row seen once costs one 64-bit prefix of its digest in a
+    set; only repeated lines are counted by their full digest. (Two different rows sharing a 64-bit
+    prefix would number the second ``#2``: still a unique, stable key.)
+    """
 
     def __init__(self) -> None:
-        self._seen: Counter[str] = Counter()
+        self._seen: set[int] = set()
+        self._copies: Counter[str] = Counter()
 
     def key(self, data: Any) -> str:
         """The key of a parsed row (``data``) or of a line that is not JSON (a ``str``)."""
         payload = canonical_json(data) if not isinstance(data, str) else ("text:" + data).encode()
         digest = _digest(payload)
-        self._seen[digest] += 1
-        copy = self._seen[digest]
-        return digest if copy == 1 else f"{digest}#{copy}"
+        prefix = int(digest[:16], 16)
+        if prefix not in self._seen:
+            self._seen.add(prefix)
+            return digest
+        self._copies[digest] += 1
+        return f"{digest}#{self._copies[digest] + 1}"
 
 
 def line_data(text: str) -> Any:

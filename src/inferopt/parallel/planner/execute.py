@@ -95,7 +95,9 @@ class PlanEngine:
             return
         fresh_job = not self.state.path.exists()
         resumed, fresh = self._resumed_batches(unique)
-        estimates = estimate_rows(((i, row.request) for i, row in enumerate(fresh)), self.model)
+        estimates = estimate_rows(
+            ((i, row.request) for i, row in enumerate(fresh)), self.model, answer_tokens=self.capacity.answer_tokens
+        )
         for row, estimate in zip(fresh, estimates, strict=True):
             self._estimates[row.key] = estimate
         hits: set[int] = set()
@@ -105,7 +107,7 @@ class PlanEngine:
         if fresh_job:  # the deadline counts from the first run's first request, not its tokenizer load
             self.state.started_at = self._clock()
         self.state.save()
-        remaining = self.deadline_s - self.elapsed()
+        remaining = self.deadline_s if fresh_job else self.deadline_s - self.elapsed()
         self.plan = allocate(estimates, hits, self.rates, self.capacity, remaining, self.budget.limit_usd)
         routes = {route: [fresh[i] for i in indexes] for route, indexes in self.plan.rows_by_route.items()}
         self._say(self._plan_line(routes, resumed))
@@ -207,7 +209,7 @@ class PlanEngine:
     def _price(self, row: Row, route: str) -> float:
         estimate = self._estimates.get(row.key)
         if estimate is None:
-            estimate = estimate_rows([(0, row.request)], self.model)[0]
+            estimate = estimate_rows([(0, row.request)], self.model, answer_tokens=self.capacity.answer_tokens)[0]
         return self.rates.cost(estimate.usage, route)
 
     def emit(self, row: Row, route: str, outcome: Outcome) -> None:

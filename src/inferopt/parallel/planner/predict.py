@@ -26,12 +26,20 @@ class RowEstimate:
 
 
 def estimate_rows(
-    rows: Iterable[tuple[int, ChatRequest]], model: str, output_tokens: int | None = None
+    rows: Iterable[tuple[int, ChatRequest]],
+    model: str,
+    output_tokens: int | None = None,
+    answer_tokens: int | None = None,
 ) -> list[RowEstimate]:
-    """Token estimates of each ``(index, request)``; answers without max_tokens are ``output_tokens`` long."""
+    """Token estimates of each ``(index, request)``.
+
+    An answer is assumed ``max_tokens`` long (the most it can cost), or ``output_tokens`` without
+    max_tokens; ``answer_tokens`` (what the user expects, e.g. 1 for a one-word label) caps both.
+    """
     fallback = output_tokens if output_tokens is not None else DEFAULT_OUTPUT_TOKENS
+    cap = answer_tokens if answer_tokens is not None else 1 << 62
     return [
-        RowEstimate(index, count_request_tokens(request, model), request.max_tokens or fallback)
+        RowEstimate(index, count_request_tokens(request, model), min(cap, request.max_tokens or fallback))
         for index, request in rows
     ]
 

@@ -67,7 +67,7 @@ class PlanRun:
         parts = [f"{route} {self.rows[route]} (${self.cost_usd[route]:.6f})" for route in ROUTES if self.rows[route]]
         out = [f"routes      {', '.join(parts) or 'none'} = ${sum(self.cost_usd.values()):.6f}"]
         out.append(
-            f"on time     last row at {_d(self.finished_s)} of the {_d(self.deadline_s)} deadline; "
+            f"on time     last row at {self.finished_s:.1f} s of the {self.deadline_s:.0f} s deadline; "
             f"{self.late} rows late"
         )
         moves = []
