@@ -6,7 +6,10 @@ job's cost is the sum of its parts, each priced at its own tier.
 """
 
 import json
+import os
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -18,6 +21,7 @@ from inferopt.emulator import EmulatorConfig, EmulatorServer, ProfileOverrides
 from inferopt.pricing import cost_of
 from inferopt.types import Usage
 
+PLAN = (sys.executable, "-m", "inferopt", "batch", "plan")
 TIER = {"realtime": {}, "flex": {"tier": "flex"}, "batch": {"batch": True}}
 
 
@@ -142,3 +146,35 @@ def test_a_budget_holds_back_what_it_cannot_pay_and_a_rerun_with_more_finishes(t
         _plan_run(server, tmp_path, "--deadline", "10s", "--budget", "1")
         _check_answered_once_and_priced_by_route(tmp_path, 40)
         assert _chat_requests(server) == 40  # the rerun sent only the rows held back
+
+
+def test_the_predicted_cost_counts_prompt_cache_reads_of_a_long_shared_system_prompt(tmp_path: Path) -> None:
+    system = "You label customer reviews for a retailer. " * 160  # about 1,300 tokens, shared by every row
+    flags = ("--deadline", "20s", "--system", system, "--flex-refusal", "0", "-c", "4")
+    with _emulator() as server:
+        _rows(tmp_path, 40)
+        config = str(resume.config_for(server, tmp_path))
+        plan = subprocess.run(
+            [
+                *PLAN,
+                "in.jsonl",
+                "--config",
+                config,
+                "--json",
+                "--template",
+                "Classify: {text}",
+                "--max-tokens",
+                "5",
+                *flags,
+            ],
+            cwd=tmp_path,
+            env={**os.environ, "EMU_KEY": "sk-emulator-test"},
+            capture_output=True,
+            text=True,
+        )
+        assert plan.returncode == 0, plan.stderr
+        _plan_run(server, tmp_path, *flags)
+    rows = resume.read_output(tmp_path / "out.jsonl")
+    assert sum(r["usage"]["cache_read_tokens"] for r in rows) >= 39 * 1024  # each row after the first
+    measured = sum(r["cost_usd"] for r in rows)
+    assert abs(measured - json.loads(plan.stdout)["cost_usd"]) / measured < 0.05

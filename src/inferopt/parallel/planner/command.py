@@ -29,7 +29,7 @@ def plan_file(
     cached = asyncio.run(cached_rows(cache_url, rows, route.model, cache_policy))  # repeats, and --cache hits
     rates = Rates.for_model(route.model, client.catalog)
     return allocate(
-        estimate_rows(rows, route.model, answer_tokens=capacity.answer_tokens),
+        estimate_rows(rows, route.model, answer_tokens=capacity.answer_tokens, prompt_cache=rates.prompt_cache),
         cached,
         rates,
         capacity,

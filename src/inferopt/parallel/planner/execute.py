@@ -96,7 +96,10 @@ class PlanEngine:
         fresh_job = not self.state.path.exists()
         resumed, fresh = self._resumed_batches(unique)
         estimates = estimate_rows(
-            ((i, row.request) for i, row in enumerate(fresh)), self.model, answer_tokens=self.capacity.answer_tokens
+            ((i, row.request) for i, row in enumerate(fresh)),
+            self.model,
+            answer_tokens=self.capacity.answer_tokens,
+            prompt_cache=self.rates.prompt_cache,
         )
         for row, estimate in zip(fresh, estimates, strict=True):
             self._estimates[row.key] = estimate
@@ -209,8 +212,13 @@ class PlanEngine:
     def _price(self, row: Row, route: str) -> float:
         estimate = self._estimates.get(row.key)
         if estimate is None:
-            estimate = estimate_rows([(0, row.request)], self.model, answer_tokens=self.capacity.answer_tokens)[0]
-        return self.rates.cost(estimate.usage, route)
+            estimate = estimate_rows(
+                [(0, row.request)],
+                self.model,
+                answer_tokens=self.capacity.answer_tokens,
+                prompt_cache=self.rates.prompt_cache,
+            )[0]
+        return self.rates.cost(estimate.usage_on(route), route)
 
     def emit(self, row: Row, route: str, outcome: Outcome) -> None:
         """Record one row's outcome (and its repeats'); a second answer for a row is counted, not written."""
