@@ -3,7 +3,7 @@
 import random
 from pathlib import Path
 
-from inferopt.parallel.jobs.identity import RowKeys
+from inferopt.parallel.jobs.identity import PrefixSet, RowKeys
 from inferopt.parallel.jobs.ordered import in_index_order
 from inferopt.parallel.jobs.summary import LATENCY_SAMPLE, JobStats
 
@@ -33,3 +33,11 @@ def test_latency_percentiles_come_from_a_bounded_sample_and_the_sum_is_exact() -
     for _ in range(LATENCY_SAMPLE + 5000):
         stats.count({"status": "ok", "usage": usage, "cost_usd": 0.0, "latency_s": 0.001, "attempts": 1})
     assert len(stats.latencies) == LATENCY_SAMPLE and abs(stats.sequential_s - 105.0) < 1e-6
+
+
+def test_the_prefix_set_grows_and_says_what_it_held_already() -> None:
+    prefixes = PrefixSet(capacity=2)
+    rng = random.Random(2)
+    values = [rng.getrandbits(64) for _ in range(5000)]
+    assert all(prefixes.add(v) for v in values) and len(prefixes) == 5000
+    assert not any(prefixes.add(v) for v in values[::7])

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from inferopt.parallel.jobs.files import job_file
 
-CHUNK = 20_000
+CHUNK = 10_000
 
 
 def _index(record: dict[str, Any]) -> int:
