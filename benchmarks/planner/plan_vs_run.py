@@ -198,6 +198,14 @@ def main() -> None:
         f"flex 3x slower, 5% of flex refused), concurrency {args.concurrency}; "
         f"{time.monotonic() - started:.0f} s in all.",
         "",
+        f"Time is scaled through the emulator's batch completion delay: one plan hour is {hour_s:g} s of the run "
+        f"(the emulator's `batch_delay_s` = the planner's `--batch-typical` = {hour_s:g} s, `--batch-window` = "
+        f"{24 * hour_s:g} s, deadlines {hour_s:g} s and {24 * hour_s:g} s); latencies, concurrency and costs are not "
+        "scaled. Predictions are `inferopt batch plan --json`; measured figures come from the run's output rows "
+        "(cost, route), its summary (last row's time, rows late, rows paid twice) and the emulator's counters "
+        "(chat requests less refused flex ones, plus batch lines answered = paid upstream). All-realtime and "
+        "all-Batch-API are the job's measured usage, every row, priced at standard and batch rates.",
+        "",
         *table(results, hour_s, budget, unique),
     ]
     print("\n".join(lines))
