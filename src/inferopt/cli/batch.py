@@ -11,6 +11,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from inferopt.cli.batch_plan import capacity_for, planning_options
+from inferopt.cli.batch_plan_run import plan_engine
 from inferopt.cli.common import clean_errors, config_option, load_checked, request_options
 from inferopt.client import AsyncClient
 from inferopt.config import Config
@@ -21,6 +23,7 @@ from inferopt.parallel.jobs.ray_engine import RayEngine
 from inferopt.parallel.jobs.rows import JobSpec
 from inferopt.parallel.jobs.runner import BatchRunner, JobPaths, RemoteEngine
 from inferopt.parallel.jobs.summary import JobStats
+from inferopt.parallel.planner.execute import PlanEngine
 
 
 @click.group()
@@ -163,6 +166,22 @@ async def _run(runner: BatchRunner, show_progress: bool, console: Console, total
     help="When the job must be done by, e.g. 45m, 2h or 2d: --mode auto picks the Batch API when it allows; "
     "a real-time run starts no new item after it (run again to continue).",
 )
+@click.option(
+    "--plan",
+    "use_plan",
+    is_flag=True,
+    help="Run the plan `batch plan` predicts (needs --deadline): cache, realtime, flex and the Batch API mixed, "
+    "re-planned while running.",
+)
+@click.option("--budget", type=float, default=None, help="USD the job may spend (--plan): work past it is not sent.")
+@planning_options
+@click.option(
+    "--cancel-grace",
+    "cancel_grace",
+    default="10m",
+    show_default=True,
+    help="(--plan) How long a cancelled late batch may take to end before its rows are sent live anyway.",
+)
 @click.option("--poll", "poll_s", type=float, default=10.0, show_default=True, help="Seconds between Batch API checks.")
 @click.option(
     "--engine",
@@ -207,6 +226,15 @@ def run(
     cache_policy: str,
     mode: str,
     deadline: str | None,
+    use_plan: bool,
+    budget: float | None,
+    latency_s: float,
+    flex_latency_s: float,
+    flex_refusal: float,
+    batch_typical: str,
+    batch_window: str,
+    answer_tokens: int | None,
+    cancel_grace: str,
     poll_s: float,
     engine: str,
     ray_address: str | None,
@@ -249,7 +277,37 @@ def run(
     client = AsyncClient(config)
     remote: RemoteEngine | None = None
     spec = JobSpec(model, template, system, params)
-    if mode != "realtime" or deadline:
+    planned: PlanEngine | None = None
+    if use_plan:
+        if not deadline or mode != "realtime" or engine != "local":
+            raise click.UsageError("--plan needs --deadline, and runs on the local engine without --mode")
+        capacity = capacity_for(
+            config,
+            rpm=rpm,
+            tpm=tpm,
+            concurrency=concurrency,
+            latency_s=latency_s,
+            flex_latency_s=flex_latency_s,
+            flex_refusal=flex_refusal,
+            batch_typical=batch_typical,
+            batch_window=batch_window,
+            answer_tokens=answer_tokens,
+        )
+        remote = planned = plan_engine(
+            client,
+            spec,
+            output_path,
+            capacity,
+            deadline=deadline,
+            budget_usd=budget,
+            cache_url=cache_url,
+            cache_policy=cache_policy,
+            poll_s=poll_s,
+            cancel_grace_s=parse_duration(cancel_grace),
+            restart=restart,
+            say=lambda line: console.print(line, highlight=False, soft_wrap=True),
+        )
+    elif mode != "realtime" or deadline:
         remote = _batch_api_engine(client, spec, input_path, output_path, mode, deadline, poll_s, console)
     # A real-time job (local or Ray) stops starting items at its deadline; a Batch API job used the
     # deadline to choose its mode, and the provider's window bounds it.
@@ -267,6 +325,8 @@ def run(
     )
     journal_existed = journal.exists() and not restart
     plan = runner.prepare()  # a changed job stops here, before any request
+    if planned is not None:
+        planned.budget.spent_usd = runner.stats.earlier_cost_usd  # the budget is the job's, over every run
     if runner.journal.repaired:
         console.print(
             f"journal     repaired: cut a torn last line ({runner.journal.repaired} bytes of a write cut short) "
@@ -311,7 +371,7 @@ def run(
         raise SystemExit(130) from None
     if isinstance(remote, RayEngine):
         console.print(f"engine      ray: {remote.tasks} tasks, at most {workers} at a time", highlight=False)
-    for line in stats.lines():
+    for line in stats.lines() + (planned.tally.lines() if planned is not None else []):
         console.print(line, highlight=False, soft_wrap=True)
     if stats.finished == stats.total:
         console.print(f"wrote {output_path}" + (f"; invalid lines in {runner.paths.errors}" if stats.invalid else ""))

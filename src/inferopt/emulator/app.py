@@ -169,7 +169,8 @@ class EmulatorApp:
         elif BatchRoutes.owns(path):
             await self.batches.handle(scope, receive, send)
         elif method == "GET" and path == "/emulator/stats":
-            await send_bytes(send, 200, _json(self.stats.snapshot()).encode(), [EMULATED])
+            stats = {**self.stats.snapshot(), "batch_billing": self.batches.billing.snapshot()}
+            await send_bytes(send, 200, _json(stats).encode(), [EMULATED])
         else:
             body = _json(
                 {

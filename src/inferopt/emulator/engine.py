@@ -116,7 +116,7 @@ class Plan:
     limit: LimitDecision
     logprobs: int | None = None
     context: Any = None  # the call's ParsedCall.context
-    service_tier: str = "default"  # "flex" when the request asked for OpenAI's flex tier
+    service_tier: str = "default"  # "flex" or "priority" when the request asked for that OpenAI tier
     more: tuple[Answer, ...] = ()  # choices 1..n-1 of an ``n`` > 1 call
 
     @property
@@ -292,8 +292,9 @@ class Engine:
 
 
 def flex_tier(call: ParsedCall, provider: Provider) -> str:
-    """``flex`` for an OpenAI request with ``service_tier: "flex"``, else ``default``."""
+    """``flex`` or ``priority`` for an OpenAI request asking for that ``service_tier``, else ``default``."""
     request = call.request
-    if provider == "openai" and request is not None and request.extra.get("service_tier") == "flex":
-        return "flex"
+    asked = request.extra.get("service_tier") if request is not None else None
+    if provider == "openai" and asked in ("flex", "priority"):
+        return str(asked)
     return "default"

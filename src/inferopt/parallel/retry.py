@@ -39,6 +39,8 @@ from inferopt.rescue import STALL_OPTION, Rescue, accepts_prefill, refuses_prefi
 from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent
 
 RATE_LIMITS_TO_CALLER = "rate_limits_to_caller"
+# A flex request whose caller falls back to the standard tier when OpenAI refuses it (batch run --plan).
+FLEX_FALLBACK = "flex_fallback"
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +173,8 @@ class Retrying:
         action = state.after_failure(error, self._clock())
         if isinstance(error, RateLimitedError) and error.retry_after and request.options.get(RATE_LIMITS_TO_CALLER):
             action = GiveUp(f"the caller takes the {error.retry_after:g} s Retry-After (another target, or its client)")
+        if request.options.get(FLEX_FALLBACK) and getattr(error, "error_type", None) == "resource_unavailable":
+            action = GiveUp("flex refused: the caller sends it on the standard tier instead")
         if isinstance(action, GiveUp):
             if state.attempts > 1:
                 error.add_note(f"inferopt: {action.reason} ({state.attempts} attempts)")

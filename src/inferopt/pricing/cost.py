@@ -38,7 +38,9 @@ providers today).
 Service tiers (``tier=``): OpenAI's ``flex`` tier (``service_tier: "flex"``) is billed at Batch API
 rates ("Tokens are priced at Batch API rates, with additional discounts from prompt caching",
 developers.openai.com/api/docs/guides/flex-processing), so ``tier="flex"`` prices a call exactly as
-``batch=True`` does. ``"standard"`` (the default) is the ordinary price.
+``batch=True`` does. ``"priority"`` (``service_tier: "priority"``) is OpenAI's premium tier, priced
+from :mod:`inferopt.pricing.priority` (cache writes as input). ``"standard"`` (the default) is the
+ordinary price.
 """
 
 from __future__ import annotations
@@ -50,10 +52,11 @@ from typing import Literal
 from inferopt.errors import InvalidArgumentError, PricingError, UnknownModelError
 from inferopt.pricing.catalog import PriceCatalog, default_catalog
 from inferopt.pricing.model_price import ModelPrice
+from inferopt.pricing.priority import priority_prices
 from inferopt.types import Usage
 
 OnUnknown = Literal["error", "zero"]
-Tier = Literal["standard", "flex"]
+Tier = Literal["standard", "flex", "priority"]
 _PER_MILLION = 1_000_000
 
 
@@ -135,7 +138,10 @@ def cost_breakdown(
     batch = batch or tier == "flex"  # flex is billed at batch rates (module docstring)
     try:
         price = (catalog or default_catalog()).get(model, at=at)
-        rates = _batch_rates(price) if batch else _standard_rates(price)
+        if tier == "priority" and not batch:
+            rates = _priority_rates(price)
+        else:
+            rates = _batch_rates(price) if batch else _standard_rates(price)
     except (UnknownModelError, PricingError) as exc:
         if on_unknown != "zero":
             raise
@@ -162,6 +168,11 @@ def _standard_rates(price: ModelPrice) -> _Rates:
         cache_write_5m=cache_write_5m,
         cache_write_1h=_or(price.cache_write_1h, cache_write_5m),
     )
+
+
+def _priority_rates(price: ModelPrice) -> _Rates:
+    given, cached, output = priority_prices(price.name)
+    return _Rates(input=given, output=output, cache_read=cached, cache_write_5m=given, cache_write_1h=given)
 
 
 def _batch_rates(price: ModelPrice) -> _Rates:

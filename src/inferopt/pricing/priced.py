@@ -33,7 +33,8 @@ class Priced:
         if response.cache in _FREE:
             response.cost_usd = 0.0
             return response
-        tier: Tier = "flex" if response.annotations.get("service_tier") == "flex" else "standard"
+        served = response.annotations.get("service_tier")
+        tier: Tier = served if served in ("flex", "priority") else "standard"
         response.cost_usd = cost_or_none(response.usage, (self.name, response.model), self.catalog, tier)
         if response.cost_usd is None and not self._warned:
             self._warned = True
@@ -64,11 +65,12 @@ class Priced:
 def cost_or_none(usage: Usage, names: Iterable[str], catalog: PriceCatalog, tier: Tier = "standard") -> float | None:
     """The cost of ``usage`` under the first of ``names`` the catalog prices; None if none is.
 
-    An answer served on OpenAI's flex tier (the provider said so) is billed at its batch rates."""
+    An answer served on OpenAI's flex tier (the provider said so) is billed at its batch rates, one
+    served on its priority tier at the priority rates."""
     for name in names:
         try:
             return cost_of(usage, name, tier=tier, catalog=catalog)
-        except (UnknownModelError, PricingError):  # PricingError: flex on a model without batch prices
+        except (UnknownModelError, PricingError):  # PricingError: a tier the model has no price for
             continue
     return None
 

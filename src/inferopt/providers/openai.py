@@ -35,8 +35,9 @@ class OpenAIChatModel(HTTPChatModel):
 
     def _decode(self, data: dict[str, Any], model: str) -> ChatResponse:
         response = wire.decode_response(data, model)
-        if data.get("service_tier") == "flex":  # billed at batch rates (pricing.cost, "Service tiers")
-            response.annotations["service_tier"] = "flex"
+        tier = data.get("service_tier")
+        if tier in ("flex", "priority"):  # flex at batch rates, priority at a premium (pricing.cost, "Service tiers")
+            response.annotations["service_tier"] = tier
         return response
 
     def _decoder(self, model: str) -> ChatStreamDecoder:

@@ -18,6 +18,8 @@ class BatchBilling:
     anthropic_batches: int = 0
     anthropic_requests: int = 0
     files_uploaded: int = 0
+    # Lines that ran and were answered (what a provider charges for): a cancelled batch's unrun lines are not.
+    openai_lines_answered: int = 0
 
     def billed(self, wire: str, requests: int) -> None:
         if wire == "anthropic":

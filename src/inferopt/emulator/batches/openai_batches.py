@@ -256,6 +256,7 @@ class OpenAIBatches:
                 f'"body":{outcome.body.decode()}}},"error":null}}'
             )
             (output if outcome.ok else errors).append(line)
+        self._billing.openai_lines_answered += len(output)
         code, message = _NOT_RUN.get(status, ("batch_expired", ""))
         for outcome in batch.outcomes[done:]:
             error = {"code": code, "message": message}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,8 @@ class Journal:
     def __init__(self, path: Path, header: dict[str, Any]) -> None:
         self.path = path
         self.header = {"inferopt_journal": JOURNAL_VERSION, **header}
-        self.records: dict[str, dict[str, Any]] = {}
+        self.records: dict[str, dict[str, Any]] = {}  # what earlier runs recorded (read by load)
+        self.opened_at = 0  # the journal's size when this run opened it: its own records follow
         self.repaired = 0  # bytes of a torn last line cut off on load
         self.replaces_output = False
         self._fd: int | None = None
@@ -70,6 +71,7 @@ class Journal:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         if new:
             self._write(self.header)
+        self.opened_at = os.fstat(self._fd).st_size
 
     def _write(self, record: dict[str, Any]) -> None:
         assert self._fd is not None, "open() the journal first"
@@ -79,8 +81,17 @@ class Journal:
                 data = data[os.write(self._fd, data) :]
 
     def record(self, record: dict[str, Any]) -> None:
+        """Append one finished row; it is not kept in memory (a job may have millions), see ``appended``."""
         self._write(record)
-        self.records[str(record["row_key"])] = record
+
+    def appended(self) -> Iterator[dict[str, Any]]:
+        """The records this run appended, read back from the file in the order they were written."""
+        with job_file(self.path, "read the journal"), self.path.open("rb") as lines:
+            lines.seek(self.opened_at)
+            for line in lines:
+                record = _json(line.decode("utf-8", errors="replace"))
+                if isinstance(record, dict) and record.get("row_key"):
+                    yield record
 
     def close(self) -> None:
         if self._fd is not None:

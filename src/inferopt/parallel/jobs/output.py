@@ -51,6 +51,6 @@ def write_output(path: Path, records: Iterable[dict[str, Any]]) -> None:
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temporary, path)
-        except OSError:
+        except BaseException:
             temporary.unlink(missing_ok=True)  # a full disk gets its space back; the journal is untouched
             raise

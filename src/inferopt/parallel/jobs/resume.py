@@ -12,6 +12,7 @@ row of the input is one of:
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,10 +23,28 @@ from inferopt.parallel.jobs.records import asked, invalid_record
 from inferopt.parallel.jobs.rows import InputProblem, Row
 
 
+class KeyOrder:
+    """Row keys in order, kept as one running digest: whether two files list the same rows in the same order."""
+
+    def __init__(self, keys: Iterable[str] = ()) -> None:
+        self._digest = hashlib.sha256()
+        for key in keys:
+            self.add(key)
+
+    def add(self, key: str) -> None:
+        self._digest.update(key.encode() + b"\n")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, KeyOrder) and self._digest.digest() == other._digest.digest()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 @dataclass
 class JobPlan:
-    order: list[str] = field(default_factory=list)  # every row's key, in input order
-    answered: dict[str, dict[str, Any]] = field(default_factory=dict)  # reused records
+    total: int = 0  # rows (valid or not) in the input
+    order: KeyOrder = field(default_factory=KeyOrder)  # a digest of every row's key, in input order
+    answered: dict[str, dict[str, Any]] = field(default_factory=dict)  # reused records, at their index now
     invalid: dict[str, dict[str, Any]] = field(default_factory=dict)
     problems: list[dict[str, Any]] = field(default_factory=list)  # for the errors file
     changed: list[tuple[Row, dict[str, Any]]] = field(default_factory=list)
@@ -39,7 +58,8 @@ class JobPlan:
 def plan_job(items: Iterable[Row | InputProblem], earlier: dict[str, dict[str, Any]]) -> JobPlan:
     plan = JobPlan()
     for item in items:
-        plan.order.append(item.key)
+        plan.total += 1
+        plan.order.add(item.key)
         if isinstance(item, InputProblem):
             plan.invalid[item.key] = invalid_record(item)
             plan.problems.append({"line": item.line, "error": item.reason, "text": item.text})
@@ -48,7 +68,7 @@ def plan_job(items: Iterable[Row | InputProblem], earlier: dict[str, dict[str, A
         if record is None or record.get("status") != "ok":
             plan.to_run += 1
         elif record.get("request_key") == item.request_key:
-            plan.answered[item.key] = record
+            plan.answered[item.key] = {**record, "index": item.index}
         else:
             plan.changed.append((item, record))
     return plan

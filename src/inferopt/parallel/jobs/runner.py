@@ -13,15 +13,17 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any, Protocol
 
 from inferopt.client import AsyncClient
 from inferopt.errors import JobChangedError
 from inferopt.parallel.jobs.journal import Journal, journal_path, write_problems
+from inferopt.parallel.jobs.ordered import in_index_order
 from inferopt.parallel.jobs.output import read_output_records, write_output
 from inferopt.parallel.jobs.records import error_record, identify, invalid_record, ok_record
-from inferopt.parallel.jobs.resume import JobPlan, changed_message, plan_job
+from inferopt.parallel.jobs.resume import JobPlan, KeyOrder, changed_message, plan_job
 from inferopt.parallel.jobs.rows import JobSpec, Row, read_rows
 from inferopt.parallel.jobs.summary import JobStats
 from inferopt.types import ChatRequest, ChatResponse
@@ -84,6 +86,8 @@ class BatchRunner:
         # Local retries are counted live by a hook; a remote engine reports them in each record.
         self.remote_retries = engine is not None
         self._sent: dict[int, Row] = {}  # rows handed to a remote engine, to identify its records
+        self._answered_now = bytearray()  # one bit per row: recorded by this run
+        self._rows_now = 0
 
     def _rows(self) -> Iterator[Row]:
         return (
@@ -106,9 +110,10 @@ class BatchRunner:
             raise JobChangedError(changed_message(self.paths.output, plan.changed))
         self.plan = plan
         s = self.stats
-        s.total, s.skipped, s.invalid = len(plan.order), len(plan.answered), len(plan.invalid)
+        s.total, s.skipped, s.invalid = plan.total, len(plan.answered), len(plan.invalid)
         s.earlier_cost_usd = plan.earlier_cost_usd
-        self.up_to_date = plan.to_run == 0 and not self.journal.path.exists() and list(output) == plan.order
+        self._answered_now = bytearray((plan.total + 7) // 8)
+        self.up_to_date = plan.to_run == 0 and not self.journal.path.exists() and KeyOrder(output) == plan.order
         return plan
 
     def _pending(self, plan: JobPlan) -> Iterator[Row]:
@@ -170,17 +175,27 @@ class BatchRunner:
         return self.stats
 
     def _finish(self, plan: JobPlan) -> None:
-        """When every row has an outcome: the output in input order, the errors file, no journal."""
-        outcomes = {**plan.invalid, **plan.answered, **self.journal.records}
-        if self.stats.not_started or any(key not in outcomes for key in plan.order):
+        """When every row has an outcome: the output in input order, the errors file, no journal.
+
+        The output is merged from the earlier answers and this run's journal records, sorted in
+        bounded memory (``ordered.py``), so a million-row job never holds its records at once.
+        """
+        if self.stats.not_started or self._rows_now + len(plan.answered) + len(plan.invalid) < plan.total:
             return  # the journal keeps what is done; the next run continues
-        write_output(self.paths.output, ({**outcomes[key], "index": i} for i, key in enumerate(plan.order)))
+        earlier = chain(plan.invalid.values(), plan.answered.values())
+        write_output(self.paths.output, in_index_order(chain(earlier, self.journal.appended()), self.paths.output))
         write_problems(self.paths.errors, plan.problems)
         self.journal.remove()
 
     def _record(self, record: dict[str, Any]) -> None:
         """Journal one finished item and count it (records come from this process or a remote engine)."""
+        row = self._sent.pop(record["index"], None)  # held only while a remote engine runs it
         if "row_key" not in record:
-            identify(record, self._sent[record["index"]])
+            assert row is not None, "a remote engine's record names a row it was not given"
+            identify(record, row)
         self.journal.record(record)
+        index = int(record["index"])
+        if not self._answered_now[index >> 3] & (1 << (index & 7)):  # a row counts once (bitmap: 1 bit a row)
+            self._answered_now[index >> 3] |= 1 << (index & 7)
+            self._rows_now += 1
         self.stats.count(record, remote_retries=self.remote_retries)

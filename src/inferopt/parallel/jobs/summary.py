@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,10 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(q / 100 * len(ordered)))
     return ordered[rank - 1]
+
+
+LATENCY_SAMPLE = 100_000
+_SAMPLER = random.Random(0)  # seeded: the same job reports the same percentiles
 
 
 @dataclass
@@ -36,7 +41,9 @@ class JobStats:
     cache_misses: int = 0
     cache_bypassed: int = 0  # not cacheable under the cache policy (e.g. --cache-policy deterministic)
     cache_saved_usd: float = 0.0
-    latencies: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)  # a uniform sample of at most LATENCY_SAMPLE
+    latency_sum_s: float = 0.0
+    latency_count: int = 0
     failures: Counter[str] = field(default_factory=Counter)
     wall_s: float = 0.0
 
@@ -52,7 +59,7 @@ class JobStats:
         self.output_tokens += usage["output_tokens"]
         self.cached_tokens += usage["cache_read_tokens"]
         self.cost_usd += record["cost_usd"] or 0.0
-        self.latencies.append(record["latency_s"])
+        self._latency(record["latency_s"])
         self.retries += record["attempts"] - 1 if remote_retries else 0
         cache = record.get("cache")
         if cache in ("hit", "semantic_hit"):
@@ -63,6 +70,15 @@ class JobStats:
         elif cache == "bypass":
             self.cache_bypassed += 1
 
+    def _latency(self, seconds: float) -> None:
+        """Keep a uniform sample of the latencies (reservoir sampling): percentiles in bounded memory."""
+        self.latency_sum_s += seconds
+        self.latency_count += 1
+        if len(self.latencies) < LATENCY_SAMPLE:
+            self.latencies.append(seconds)
+        elif (slot := _SAMPLER.randrange(self.latency_count)) < LATENCY_SAMPLE:
+            self.latencies[slot] = seconds
+
     @property
     def finished(self) -> int:
         return self.skipped + self.done + self.failed + self.invalid
@@ -70,7 +86,7 @@ class JobStats:
     @property
     def sequential_s(self) -> float:
         """Time the same answers would have taken one after another: the sum of their latencies."""
-        return sum(self.latencies)
+        return self.latency_sum_s
 
     @property
     def speedup(self) -> float:

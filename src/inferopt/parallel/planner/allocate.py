@@ -37,6 +37,7 @@ class Capacity:
     batch_window_s: float = 24 * 3600.0
     safety: float = 0.9
     spread: float = 0.1
+    answer_tokens: int | None = None  # expected answer length (default: max_tokens, the most it can be)
 
     def rows_per_s(self, tokens_per_row: float, latency_s: float) -> float:
         """Rows a second: the lowest of the RPM limit, the TPM limit and concurrency / latency."""
@@ -78,7 +79,11 @@ def allocate(
         low, high = finish * _SUSTAINED * (1 - capacity.spread), finish * (1 + capacity.spread)
         for route, part in (("flex", on_flex), ("realtime", live_rows)):
             if part:
-                shares.append(Share(route, len(part), rates.total(part, route), finish, low, high))
+                cost = rates.total(part, route)
+                if route == "flex":  # a refused flex request is answered realtime, at the standard price
+                    refused = capacity.flex_refusal
+                    cost = cost * (1 - refused) + rates.total(part, "realtime") * refused
+                shares.append(Share(route, len(part), cost, finish, low, high))
                 by_route[route] = [r.index for r in part]
         if finish > deadline_s:
             warnings.append(

@@ -26,6 +26,13 @@ def plan_file(
     """The plan of the job ``input_path`` holds: malformed lines are left out, as ``batch run`` does."""
     route = client.resolve(spec.model)
     rows = [(r.index, r.request) for r in read_rows(input_path, spec, route.requested) if isinstance(r, Row)]
-    cached = asyncio.run(cached_rows(cache_url, rows, route.model, cache_policy)) if cache_url else set()
+    cached = asyncio.run(cached_rows(cache_url, rows, route.model, cache_policy))  # repeats, and --cache hits
     rates = Rates.for_model(route.model, client.catalog)
-    return allocate(estimate_rows(rows, route.model), cached, rates, capacity, deadline_s, budget_usd)
+    return allocate(
+        estimate_rows(rows, route.model, answer_tokens=capacity.answer_tokens, prompt_cache=rates.prompt_cache),
+        cached,
+        rates,
+        capacity,
+        deadline_s,
+        budget_usd,
+    )

@@ -82,18 +82,18 @@ class PlannedJob:
 
     def lines(self) -> list[str]:
         """The plan as a user reads it, one line a share, then the totals."""
-        out = [f"plan for {self.total_rows} rows on {self.model}, deadline {_duration(self.deadline_s)}"]
+        out = [f"plan for {self.total_rows} rows on {self.model}, deadline {format_duration(self.deadline_s)}"]
         for s in self.shares:
             if s.rows:
-                when = "at once" if s.route == "cache" else f"done by {_duration(s.finish_s)}"
+                when = "at once" if s.route == "cache" else f"done by {format_duration(s.finish_s)}"
                 out.append(f"  {s.route:<9}{s.rows:>9} rows  ${s.cost_usd:.4f}  {when}")
         out.append(
             f"cost        ${self.cost_usd:.4f} predicted"
             + (f" (budget ${self.budget_usd:g})" if self.budget_usd is not None else "")
         )
         out.append(
-            f"finish      {_duration(self.finish_s)} predicted "
-            f"({_duration(self.finish_low_s)} to {_duration(self.finish_high_s)})"
+            f"finish      {format_duration(self.finish_s)} predicted "
+            f"({format_duration(self.finish_low_s)} to {format_duration(self.finish_high_s)})"
         )
         share = self.saved_usd / self.realtime_only_usd if self.realtime_only_usd else 0.0
         out.append(
@@ -103,7 +103,7 @@ class PlannedJob:
         return out
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f}s"
     if seconds < 7200:

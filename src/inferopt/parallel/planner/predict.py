@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from inferopt.parallel.batch_api.savings import DEFAULT_OUTPUT_TOKENS
+from inferopt.parallel.planner.prompt_cache import cache_read_tokens, shared_prefix_tokens
 from inferopt.pricing import PriceCatalog, cost_of
 from inferopt.pricing.catalog import default_catalog
 from inferopt.tokens import count_request_tokens
-from inferopt.types import ChatRequest, Usage
+from inferopt.types import ChatRequest, Message, Usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,21 +20,42 @@ class RowEstimate:
     index: int
     input_tokens: int
     output_tokens: int
+    cache_read_tokens: int = 0  # of input_tokens, read from the provider's prompt cache (prompt_cache.py)
 
     @property
     def usage(self) -> Usage:
-        return Usage(self.input_tokens, self.output_tokens)
+        return Usage(self.input_tokens, self.output_tokens, self.cache_read_tokens)
+
+    def usage_on(self, route: str) -> Usage:
+        """The row's usage on ``route``: batch lines read no prompt cache (as the emulator reports)."""
+        return Usage(self.input_tokens, self.output_tokens) if route == "batch" else self.usage
 
 
 def estimate_rows(
-    rows: Iterable[tuple[int, ChatRequest]], model: str, output_tokens: int | None = None
+    rows: Iterable[tuple[int, ChatRequest]],
+    model: str,
+    output_tokens: int | None = None,
+    answer_tokens: int | None = None,
+    prompt_cache: bool = False,
 ) -> list[RowEstimate]:
-    """Token estimates of each ``(index, request)``; answers without max_tokens are ``output_tokens`` long."""
+    """Token estimates of each ``(index, request)``.
+
+    An answer is assumed ``max_tokens`` long (the most it can cost), or ``output_tokens`` without
+    max_tokens; ``answer_tokens`` (what the user expects, e.g. 1 for a one-word label) caps both.
+    ``prompt_cache`` (OpenAI models) estimates each row's cached prompt tokens (``prompt_cache.py``).
+    """
     fallback = output_tokens if output_tokens is not None else DEFAULT_OUTPUT_TOKENS
-    return [
-        RowEstimate(index, count_request_tokens(request, model), request.max_tokens or fallback)
-        for index, request in rows
-    ]
+    cap = answer_tokens if answer_tokens is not None else 1 << 62
+    out: list[RowEstimate] = []
+    previous: list[Message] | None = None
+    for index, request in rows:
+        prompt = count_request_tokens(request, model)
+        cached = 0
+        if prompt_cache and previous is not None:
+            cached = cache_read_tokens(shared_prefix_tokens(previous, request.messages, model), prompt)
+        previous = request.messages
+        out.append(RowEstimate(index, prompt, min(cap, request.max_tokens or fallback), cached))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +66,15 @@ class Rates:
     flex: bool
     batch: bool
     catalog: PriceCatalog
+    prompt_cache: bool = False  # OpenAI caches long prompt prefixes on its own
 
     @classmethod
     def for_model(cls, model: str, catalog: PriceCatalog | None = None) -> Rates:
         catalog = catalog or default_catalog()
         price = catalog.get(model)  # UnknownModelError names the model and the fix
         # Flex is an OpenAI tier billed at its batch rates; without batch prices it cannot be priced.
-        return cls(model, price.has_batch_prices and price.provider == "openai", price.has_batch_prices, catalog)
+        openai = price.provider == "openai"
+        return cls(model, price.has_batch_prices and openai, price.has_batch_prices, catalog, prompt_cache=openai)
 
     def cost(self, usage: Usage, route: str) -> float:
         if route == "cache":
@@ -62,5 +86,5 @@ class Rates:
     def total(self, rows: Iterable[RowEstimate], route: str) -> float:
         usage = Usage()
         for row in rows:
-            usage += row.usage
+            usage += row.usage_on(route)
         return self.cost(usage, route)
