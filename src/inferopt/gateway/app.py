@@ -342,19 +342,16 @@ class GatewayApp:
 
     async def _count_tokens(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Anthropic's ``count_tokens``, counted here (``x-inferopt-token-count: local``): no upstream call."""
-        key = await self._authenticate(scope)
-        parsed = await self._parse(ANTHROPIC_COUNT, scope, receive)
-        problem = key if isinstance(key, Problem) else parsed if isinstance(parsed, Problem) else None
-        if problem is not None:
-            await self._refuse(ANTHROPIC, send, problem)
-            return
-        assert isinstance(parsed, ParsedChat)
-        tokens = count_request_tokens(parsed.request)
-        await send_bytes(send, 200, anthropic_routes.count_body(tokens), [(b"x-inferopt-token-count", b"local")])
+        await self._count_locally(ANTHROPIC_COUNT, anthropic_routes.count_body, scope, receive, send)
 
     async def _count_gemini(self, model: str, scope: Scope, receive: Receive, send: Send) -> None:
-        """Gemini's ``countTokens``, counted here as Anthropic's is: no upstream call."""
+        """Gemini's ``countTokens``, counted here as Anthropic's is."""
         dialect = replace(gemini_dialect(model, False), parse=gemini_routes.count_parser(model))
+        await self._count_locally(dialect, gemini_routes.count_body, scope, receive, send)
+
+    async def _count_locally(
+        self, dialect: Dialect, body: Callable[[int], bytes], scope: Scope, receive: Receive, send: Send
+    ) -> None:
         key = await self._authenticate(scope)
         parsed = await self._parse(dialect, scope, receive)
         problem = key if isinstance(key, Problem) else parsed if isinstance(parsed, Problem) else None
@@ -363,7 +360,7 @@ class GatewayApp:
             return
         assert isinstance(parsed, ParsedChat)
         tokens = count_request_tokens(parsed.request)
-        await send_bytes(send, 200, gemini_routes.count_body(tokens), [(b"x-inferopt-token-count", b"local")])
+        await send_bytes(send, 200, body(tokens), [(b"x-inferopt-token-count", b"local")])
 
     def _stored_route(self, scope: Scope) -> Callable[[Scope, Receive, Send], Any] | None:
         """Routes with a name in the path: Gemini's ``POST /v1beta/models/{model}:generateContent``
