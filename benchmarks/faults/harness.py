@@ -109,14 +109,19 @@ def _provider(kind: str, base_url: str, fault: str) -> dict[str, Any]:
     return {"kind": kind, "base_url": base_url, "api_key_env": KEY_ENV, "headers": {"x-emulator-fault": fault}}
 
 
+def emulators(stack: ExitStack) -> tuple[Path, EmulatorServer, EmulatorServer]:
+    """A scratch folder, the primary (with its small context window) and the fallback, closed with ``stack``."""
+    os.environ.setdefault(KEY_ENV, "sk-emulated-upstream")
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+    primary = stack.enter_context(EmulatorServer(EmulatorConfig(seed=SEED, profiles_file=_profiles_file(folder))))
+    return folder, primary, stack.enter_context(EmulatorServer(EmulatorConfig(seed=SEED)))
+
+
 @contextmanager
 def running(rig: Rig) -> Iterator[tuple[list[openai.OpenAI], EmulatorServer, EmulatorServer, list[GatewayServer]]]:
     """The rig, started: a client per gateway replica, both emulators, the replicas (stopped on exit)."""
-    os.environ.setdefault(KEY_ENV, "sk-emulated-upstream")
     with ExitStack() as stack:
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        primary = stack.enter_context(EmulatorServer(EmulatorConfig(seed=SEED, profiles_file=_profiles_file(folder))))
-        fallback = stack.enter_context(EmulatorServer(EmulatorConfig(seed=SEED)))
+        _, primary, fallback = emulators(stack)
         gateways, clients = [], []
         for _ in range(rig.replicas):
             gateway = GatewayServer(GatewayApp(AsyncClient(_config(rig, primary, fallback)))).start()
@@ -175,14 +180,28 @@ def measure(rig: Rig, prompts: list[list[Any]], stream: bool, max_tokens: int) -
         calls = [ask(clients[i % len(clients)], messages, stream, max_tokens) for i, messages in enumerate(prompts)]
         time.sleep(0.2)  # a stream's metrics and cost are booked as it closes, just after the caller's last byte
         every = [g.app.metrics for g in gateways]
-        p, f = primary.stats_snapshot(), fallback.stats_snapshot()
-        return Run(
+        return counted(
             calls,
-            p["requests_total"],
-            f["requests_total"],
-            p["prompt_tokens"] + f["prompt_tokens"],
-            p["completion_tokens"] + f["completion_tokens"],
+            primary,
+            fallback,
             sum(sum(m.cost_usd.values()) for m in every),
             sum(m.streams_rescued for m in every),
             sum(m.streams_failed for m in every),
         )
+
+
+def counted(
+    calls: list[Call], primary: EmulatorServer, fallback: EmulatorServer, cost: float, rescued: int, failed: int
+) -> Run:
+    """The run: the calls, what both emulators counted, and what the proxy booked."""
+    p, f = primary.stats_snapshot(), fallback.stats_snapshot()
+    return Run(
+        calls,
+        p["requests_total"],
+        f["requests_total"],
+        p["prompt_tokens"] + f["prompt_tokens"],
+        p["completion_tokens"] + f["completion_tokens"],
+        cost,
+        rescued,
+        failed,
+    )

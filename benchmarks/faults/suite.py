@@ -16,15 +16,16 @@ rows usage and cost that add up the attempts).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import litellm_rig
 from harness import Call, Rig, measure
 from scenarios import DEFAULTS, QUICK, SCENARIOS, Bounds, Scenario, judge
 
@@ -43,6 +44,30 @@ def healthy(bounds: Bounds, defaults: bool, stream: bool) -> Call:
     return min(run.calls, key=lambda c: c.elapsed_s)
 
 
+def healthy_litellm(bounds: Bounds, command: str, stream: bool) -> Call:
+    run = litellm_rig.measure(Rig(), bounds, command, [USER] * 3, stream, MAX_TOKENS)
+    if not all(c.ok and c.finish == "stop" for c in run.calls):
+        raise SystemExit(f"the healthy LiteLLM rig did not answer: {run.calls}")
+    return min(run.calls, key=lambda c: c.elapsed_s)
+
+
+def _rig(scenario: Scenario, bounds: Bounds, options: dict[str, Any]) -> Rig:
+    return Rig(scenario.script(bounds), scenario.fallback, scenario.fallback_wire, options, scenario.replicas)
+
+
+def run_litellm(scenario: Scenario, bounds: Bounds, stream: bool, reference: Call, command: str) -> dict[str, Any]:
+    """The same scenario through LiteLLM's proxy: its grade, extra upstream requests and latency."""
+    if scenario.hedge:
+        return {"grade": "n/a", "problems": ["LiteLLM has no hedging"], "extra_upstream": "", "extra_latency_s": None}
+    if scenario.replicas > 1:
+        forget_litellm_cooldowns()
+    prompts = [LONG if scenario.long_prompt else USER] * scenario.requests
+    run = litellm_rig.measure(_rig(scenario, bounds, {}), bounds, command, prompts, stream, MAX_TOKENS)
+    grade, problems = litellm_rig.grade(scenario, run, reference, bounds, stream)
+    extra = sum(c.elapsed_s for c in run.calls) - len(run.calls) * reference.elapsed_s
+    return {"grade": grade, "problems": problems, "extra_upstream": run.extra_requests, "extra_latency_s": extra}
+
+
 def run_one(
     scenario: Scenario, bounds: Bounds, defaults: bool, stream: bool, reference: Call, redis_url: str
 ) -> dict[str, Any]:
@@ -50,7 +75,7 @@ def run_one(
     if scenario.replicas > 1:
         options["shared_cooldown"] = redis_url
         forget_cooldowns(redis_url)
-    rig = Rig(scenario.script(bounds), scenario.fallback, scenario.fallback_wire, options, scenario.replicas)
+    rig = _rig(scenario, bounds, options)
     prompts = [LONG if scenario.long_prompt else USER] * scenario.requests
     run = measure(rig, prompts, stream, MAX_TOKENS)
     verdict = judge(scenario, run, reference, bounds, stream)
@@ -82,18 +107,45 @@ def forget_cooldowns(redis_url: str) -> None:
         print(f"  Redis at {redis_url} not usable ({type(exc).__name__}): the shared row runs without it", flush=True)
 
 
+def forget_litellm_cooldowns() -> None:
+    """LiteLLM keeps its shared cool-downs in Redis db 0 under keys naming the deployments."""
+    try:
+        import redis
+
+        with redis.Redis(host="127.0.0.1", port=6379, socket_timeout=1.0) as shared:
+            for key in shared.scan_iter("*cooldown*"):
+                shared.delete(key)
+    except Exception as exc:
+        print(f"  Redis not usable for LiteLLM's cool-downs ({type(exc).__name__})", flush=True)
+
+
 def table(rows: list[dict[str, Any]]) -> str:
-    lines = [
-        "| scenario | mode | primary fault | expected | pass | extra upstream | extra latency | notes |",
-        "|---|---|---|---|---|---:|---:|---|",
-    ]
+    peer = any("litellm" in r for r in rows)
+    head = "| scenario | mode | primary fault | expected | pass | extra upstream | extra latency | notes |"
+    rule = "|---|---|---|---|---|---:|---:|---|"
+    if peer:
+        head += " LiteLLM | LiteLLM extra upstream | LiteLLM extra latency | LiteLLM notes |"
+        rule += "---|---:|---:|---|"
+    lines = [head, rule]
     for r in rows:
-        lines.append(
+        line = (
             f"| {r['scenario']} | {r['mode']} | `{r['fault']}` | {r['expected']} | "
             f"{'pass' if r['passed'] else '**FAIL**'} | {r['extra_upstream']} | {r['extra_latency_s']:+.2f} s | "
             f"{'; '.join(r['problems'])} |"
         )
+        if peer:
+            p = r.get("litellm", {"grade": "not run", "problems": [], "extra_upstream": "", "extra_latency_s": None})
+            latency = "" if p["extra_latency_s"] is None else f"{p['extra_latency_s']:+.2f} s"
+            line += f" {p['grade']} | {p['extra_upstream']} | {latency} | {'; '.join(p['problems'])} |"
+        lines.append(line)
     return "\n".join(lines)
+
+
+def peer_summary(rows: list[dict[str, Any]]) -> str:
+    grades = Counter(r["litellm"]["grade"] for r in rows if "litellm" in r)
+    if not grades:
+        return ""
+    return "LiteLLM: " + ", ".join(f"{grades[g]} {g}" for g in ("pass", "partial", "safe", "fail", "n/a") if grades[g])
 
 
 def summary(rows: list[dict[str, Any]], reference: dict[str, Call]) -> str:
@@ -114,6 +166,7 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, help="also write every row as JSON here")
     parser.add_argument("--only", default="", help="run the scenarios whose name contains this")
+    parser.add_argument("--no-litellm", action="store_true", help="skip the LiteLLM columns even where installed")
     parser.add_argument(
         "--redis", default="redis://127.0.0.1:6379/0", help="Redis for the shared cool-down row (its keys are cleared)"
     )
@@ -125,18 +178,33 @@ def main() -> None:
         f"timeout_s {bounds.attempt_s:g} ({'the documented defaults' if defaults else '--quick: set on the router'})",
         flush=True,
     )
-    if importlib.util.find_spec("litellm") is None:
-        print("LiteLLM not installed: skipped", flush=True)
+    command = None if args.no_litellm else litellm_rig.find_litellm()
+    if command is None:
+        print(
+            "LiteLLM: skipped ("
+            + (
+                "--no-litellm"
+                if args.no_litellm
+                else "not found: set INFEROPT_LITELLM to its `litellm` command or run scripts/install_litellm.sh"
+            )
+            + ")",
+            flush=True,
+        )
     else:
-        print("LiteLLM installed, but this suite has no LiteLLM rig yet: skipped", flush=True)
+        print(f"LiteLLM: {command}, side by side (its deadlines set to the same values)", flush=True)
     started = time.monotonic()
     reference = {mode: healthy(bounds, defaults, mode == "stream") for mode in ("plain", "stream")}
+    peer_reference = {} if command is None else {m: healthy_litellm(bounds, command, m == "stream") for m in reference}
     rows = []
     for scenario in (s for s in SCENARIOS if args.only.lower() in s.name.lower()):
         for mode in ("plain", "stream"):
             row = run_one(scenario, bounds, defaults, mode == "stream", reference[mode], args.redis)
+            peer = ""
+            if command is not None:
+                row["litellm"] = run_litellm(scenario, bounds, mode == "stream", peer_reference[mode], command)
+                peer = f"  | LiteLLM {row['litellm']['grade']} {row['litellm']['problems']}"
             print(
-                f"  {row['scenario']:<28} {mode:<6} {'pass' if row['passed'] else 'FAIL'}  {row['problems']}",
+                f"  {row['scenario']:<28} {mode:<6} {'pass' if row['passed'] else 'FAIL'}  {row['problems']}{peer}",
                 flush=True,
             )
             rows.append(row)
@@ -144,6 +212,8 @@ def main() -> None:
     print(table(rows))
     print()
     print(summary(rows, reference) + f"; suite took {time.monotonic() - started:.0f} s")
+    if command is not None:
+        print(peer_summary(rows) + f"; its healthy answer {peer_reference['plain'].elapsed_s:.2f} s plain")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2), encoding="utf-8")
 

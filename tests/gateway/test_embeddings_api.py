@@ -6,6 +6,7 @@ the emulator; tenants' vectors kept apart; keys' spend settled at the embedding 
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,6 +62,20 @@ def test_the_sdk_embeds_in_float_and_base64_alike(base_url: str) -> None:
     assert len(default.data[0].embedding) == 1536
     assert math.isclose(sum(x * x for x in default.data[0].embedding), 1.0, rel_tol=1e-5)
     assert default.usage.prompt_tokens == default.usage.total_tokens > 0
+
+
+def test_the_gateway_asks_upstream_for_base64_and_answers_a_float_caller_in_floats(
+    emulator: EmulatorServer, start_gateway: Any
+) -> None:
+    """A third of the bytes upstream and no float parsing in the gateway; the caller sees no difference."""
+    client = client_for(start_gateway(emulator).openai_base_url)
+    floats = client.embeddings.create(model=MODEL, input=["upstream format"], encoding_format="float")
+    sent = json.loads(emulator.stats.last_body["/v1/embeddings"])
+    assert sent["encoding_format"] == "base64" and sent["input"] == ["upstream format"]
+    direct = client_for(emulator.openai_base_url).embeddings.create(
+        model=MODEL, input="upstream format", encoding_format="float"
+    )
+    assert floats.data[0].embedding == direct.data[0].embedding
 
 
 def test_dimensions_and_token_arrays(base_url: str) -> None:

@@ -408,6 +408,7 @@ class EmulatorApp:
         except ClientGone:
             self.stats.answered(499)
             return
+        self.stats.last_body["/v1/embeddings"] = body
         data = calls.json_body(body) if _bearer(scope) else Failure(401, "auth")
         step = self._step(scope)  # x-emulator-fault: 429s and 5xx apply to embeddings too
         if isinstance(step, Failure):

@@ -27,7 +27,7 @@ class EmulatorStats:
         self.by_status: Counter[int] = Counter()
         self.faults: Counter[str] = Counter()
         self.betas: Counter[str] = Counter()  # anthropic-beta header values received on /v1/messages
-        self.last_body: dict[str, bytes] = {}  # the last request body received per chat route (for tests)
+        self.last_body: dict[str, bytes] = {}  # the last request body received per route (for tests)
         self.rate_limited = 0
         self.errors = 0
         self.replayed = 0

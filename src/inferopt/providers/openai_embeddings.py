@@ -30,7 +30,9 @@ class OpenAIEmbedder:
 
     async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
         started = time.perf_counter()
-        body = json.dumps(wire.encode_request(request)).encode()
+        # base64 upstream whatever the caller asked: what the openai SDK itself asks for (so every
+        # OpenAI-compatible server takes it), a third of the bytes, and no float parsing on our side.
+        body = json.dumps(wire.encode_request(request, "base64")).encode()
         headers, data = await post_json(
             self.provider, request.model, self.path, body, self._headers(), wire.decode_error, self.request_id_header
         )
