@@ -124,6 +124,24 @@ async def test_map_keeps_order_and_returns_errors_as_values() -> None:
     assert sorted(seen) == list(range(10)) and seen != list(range(10))  # finished out of order
 
 
+async def test_a_slow_consumer_holds_the_workers_back_so_a_crash_loses_at_most_concurrency() -> None:
+    """Calls started but not yet handled by the consumer (journaled, in a batch job) never exceed the
+    concurrency: a ``kill -9`` then repays at most that many requests."""
+    started = 0
+
+    async def call(i: int) -> int:
+        nonlocal started
+        started += 1
+        return i  # instant answers: the consumer is the slow side
+
+    handled, worst = 0, 0
+    async for _ in map_unordered(call, range(40), concurrency=4):
+        worst = max(worst, started - handled)
+        await asyncio.sleep(0.002)  # writing the record
+        handled += 1
+    assert handled == 40 and worst <= 4
+
+
 @pytest.fixture
 async def redis_client():  # type: ignore[no-untyped-def]
     aioredis = pytest.importorskip("redis.asyncio", reason="redis extra not installed")

@@ -48,11 +48,16 @@ async def map_unordered(
     if concurrency < 1:
         raise InvalidArgumentError("concurrency must be at least 1")
     source = enumerate(items)
-    # Bounded: when the consumer is slow (say, writing to disk) the workers wait instead of piling up results.
-    results: asyncio.Queue[object] = asyncio.Queue(maxsize=concurrency * 2)
+    results: asyncio.Queue[object] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
 
     async def deliver(index: int, result: R | Exception) -> None:
-        await results.put((index, result))
+        # A worker starts its next call only once the consumer has come back for another result, so
+        # calls in flight plus results not yet handled never exceed ``concurrency``: a job that
+        # journals each result before asking for the next loses at most that many to a crash.
+        handled = loop.create_future()
+        await results.put((index, result, handled))
+        await handled
 
     async def worker() -> None:
         await _work(call, source, deliver)
@@ -66,7 +71,9 @@ async def map_unordered(
             if entry is _DONE:
                 running -= 1
                 continue
-            yield entry  # type: ignore[misc]
+            index, result, handled = entry  # type: ignore[misc]
+            yield index, result
+            handled.set_result(None)
     finally:
         await _stop(workers)
 
