@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from inferopt.errors import InvalidArgumentError
 
@@ -71,7 +71,7 @@ async def map_unordered(
             if entry is _DONE:
                 running -= 1
                 continue
-            index, result, handled = entry  # type: ignore[misc]
+            index, result, handled = cast("tuple[int, R | Exception, asyncio.Future[None]]", entry)
             yield index, result
             handled.set_result(None)
     finally:
