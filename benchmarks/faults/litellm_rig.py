@@ -10,8 +10,8 @@ through the same Redis. Everything else is LiteLLM's default.
 
 LiteLLM is judged by what its caller sees (:func:`grade`), in the published suite's four classes:
 ``pass`` (the expected answer, upstream requests and latency), ``partial`` (the expected answer at
-more requests or time), ``safe`` (a clear HTTP error instead of an answer) and ``fail`` (a cut,
-wrong or stalled answer, or a dropped connection).
+more requests or time), ``safe`` (an error the caller sees, as an HTTP status or raised mid-stream,
+instead of an answer) and ``fail`` (a cut or wrong answer handed over as if whole).
 """
 
 from __future__ import annotations
@@ -163,8 +163,8 @@ def grade(scenario: Scenario, run: Run, healthy: Any, bounds: Bounds, stream: bo
         return "partial", problems
     if answered and scenario.outcome.startswith("error:"):  # answered what the provider refused
         return "partial", problems
-    if all(not c.ok and c.status is not None for c in run.calls if not (c.ok and c.finish == "stop")) and all(
-        c.text == healthy.text or scenario.outcome != "same" for c in run.calls if c.ok
+    if all(
+        not c.ok or (c.finish == "stop" and (c.text == healthy.text or scenario.outcome != "same")) for c in run.calls
     ):
-        return "safe", problems
+        return "safe", problems  # every call answered whole or ended in an error the caller saw
     return "fail", problems
