@@ -38,7 +38,7 @@ _NOT_RUN = {
 
 
 @dataclass(slots=True)
-class GeminiBatch:
+class EmulatedGeminiBatch:
     name: str
     tenant: bytes
     model: str
@@ -59,7 +59,7 @@ class GeminiBatches:
         self._clock = clock
         self._request_ids = request_ids
         self._billing = billing
-        self._batches: dict[str, GeminiBatch] = {}
+        self._batches: dict[str, EmulatedGeminiBatch] = {}
         self._serial = itertools.count(1)
 
     def create(self, tenant: bytes, model: str, raw: bytes) -> Reply:
@@ -85,7 +85,8 @@ class GeminiBatches:
         outcomes = answer_lines(self._engine, "gemini", items, self._request_ids, self._clock.unix(now))
         name = f"batches/emu{self._files.instance}{next(self._serial):06x}"
         timeline = Timeline(now, self._engine.config.batch_delay_s, len(outcomes))
-        created = GeminiBatch(name, tenant, model, str(batch.get("displayName") or ""), timeline, [m for m, _ in lines])
+        display = str(batch.get("displayName") or "")
+        created = EmulatedGeminiBatch(name, tenant, model, display, timeline, [m for m, _ in lines])
         created.outcomes, created.from_file = outcomes, "fileName" in config
         self._batches[name] = created
         self._billing.billed("gemini", len(outcomes))
@@ -116,20 +117,20 @@ class GeminiBatches:
             return google_error(400, '* input_config.requests.requests: every item needs a "request" object')
         return [(r.get("metadata"), r["request"]) for r in requests]
 
-    def get(self, tenant: bytes, batch_id: str) -> GeminiBatch | None:
+    def get(self, tenant: bytes, batch_id: str) -> EmulatedGeminiBatch | None:
         found = self._batches.get(f"batches/{batch_id}")
         return found if found is not None and found.tenant == tenant else None
 
-    def describe(self, batch: GeminiBatch) -> Reply:
+    def describe(self, batch: EmulatedGeminiBatch) -> Reply:
         return json_reply(self._operation(batch))
 
-    def cancel(self, batch: GeminiBatch) -> Reply:
+    def cancel(self, batch: EmulatedGeminiBatch) -> Reply:
         if not batch.timeline.cancel(self._clock.now()):
             return google_error(400, f"Batch {batch.name} is already in a terminal state.")
         batch.timeline.cancel_reported = True  # Gemini goes straight to CANCELLED
         return json_reply({})
 
-    def delete(self, batch: GeminiBatch) -> Reply:
+    def delete(self, batch: EmulatedGeminiBatch) -> Reply:
         del self._batches[batch.name]
         return json_reply({})
 
@@ -137,7 +138,7 @@ class GeminiBatches:
         mine = [self._operation(b) for b in reversed(self._batches.values()) if b.tenant == tenant]
         return json_reply(token_page("operations", mine, scope, 50, 1000))
 
-    def _operation(self, batch: GeminiBatch) -> dict[str, Any]:
+    def _operation(self, batch: EmulatedGeminiBatch) -> dict[str, Any]:
         timeline, unix = batch.timeline, self._clock.unix
         now = self._clock.now()
         ended = timeline.phase(now) != "in_progress"
@@ -167,7 +168,7 @@ class GeminiBatches:
             operation["response"] = {"@type": _TYPE + "GenerateContentBatchOutput", **meta["output"]}
         return operation
 
-    def _output(self, batch: GeminiBatch, done: int) -> dict[str, Any]:
+    def _output(self, batch: EmulatedGeminiBatch, done: int) -> dict[str, Any]:
         answers: list[dict[str, Any]] = []
         for i, outcome in enumerate(batch.outcomes):
             body = json.loads(outcome.body) if i < done else {"error": _NOT_RUN[batch.timeline.ending()]}
