@@ -6,8 +6,14 @@ is invisible to another key (404), and shared by keys given one cache namespace.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from inferopt.config import parse_config
@@ -134,3 +140,43 @@ async def test_a_cache_needs_a_gemini_upstream(emulator: EmulatorServer, start_g
     with pytest.raises(genai.errors.ClientError) as refused:
         client.caches.create(model="oa/gpt-4o-mini", config=types.CreateCachedContentConfig(contents=[MANUAL]))
     assert refused.value.code == 400 and "Gemini" in refused.value.message
+
+
+async def test_inferopt_serve_keeps_tenants_caches_apart(
+    emulator: EmulatorServer, pick_port: Any, tmp_path: Path
+) -> None:
+    # The gateway as a user runs it: `inferopt serve` with a key file, the google-genai SDK in front.
+    store = SQLiteKeyStore(str(tmp_path / "keys.db"))
+    _, first = await store.create("tenant-1")
+    _, second = await store.create("tenant-2")
+    await store.aclose()
+    (tmp_path / "inferopt.yaml").write_text(
+        f"providers:\n  google: {{kind: gemini, base_url: '{emulator.url}', api_key_env: {KEY_ENV}}}\n"
+        "models:\n  flash: {provider: google, model: gemini-2.5-flash}\ndefault_model: flash\n"
+    )
+    port = pick_port()
+    command = [sys.executable, "-m", "inferopt", "serve", "--config", "inferopt.yaml", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--keys", "keys.db"], cwd=tmp_path, env=dict(os.environ), stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        owner = genai.Client(api_key=first, http_options=types.HttpOptions(base_url=f"http://127.0.0.1:{port}"))
+        stranger = genai.Client(api_key=second, http_options=types.HttpOptions(base_url=f"http://127.0.0.1:{port}"))
+        cache = create_cache(owner)
+        answer = owner.models.generate_content(
+            model="flash", contents="Rule 1?", config=types.GenerateContentConfig(cached_content=cache.name)
+        )
+        assert answer.usage_metadata.cached_content_token_count == cache.usage_metadata.total_token_count
+        with pytest.raises(genai.errors.ClientError) as refused:
+            stranger.caches.get(name=cache.name)
+        assert refused.value.code == 404
+    finally:
+        process.terminate()
+        process.communicate(timeout=15)
