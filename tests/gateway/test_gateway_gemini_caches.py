@@ -57,6 +57,17 @@ def create_cache(client: Any, name: str = "handbook") -> Any:
     return client.caches.create(model="flash", config=config)
 
 
+def used_by_one_hidden_from_other(cache: Any, user: Any, other: Any) -> None:
+    """``user``'s generateContent reads the whole cache as cached tokens; ``other`` cannot see it."""
+    answer = user.models.generate_content(
+        model="flash", contents="Rule 3?", config=types.GenerateContentConfig(cached_content=cache.name)
+    )
+    assert answer.usage_metadata.cached_content_token_count == cache.usage_metadata.total_token_count
+    with pytest.raises(genai.errors.ClientError) as refused:
+        other.caches.get(name=cache.name)
+    assert refused.value.code == 404
+
+
 @pytest.fixture
 async def keys() -> Any:
     store = SQLiteKeyStore(":memory:")
@@ -121,13 +132,7 @@ async def test_keys_of_one_cache_namespace_share_caches(
     author, teammate, other = sdk(gateway, first), sdk(gateway, second), sdk(gateway, outsider)
     cache = create_cache(author, "team-handbook")
     assert teammate.caches.get(name=cache.name).display_name == "team-handbook"
-    answer = teammate.models.generate_content(
-        model="flash", contents="Rule 3?", config=types.GenerateContentConfig(cached_content=cache.name)
-    )
-    assert answer.usage_metadata.cached_content_token_count == cache.usage_metadata.total_token_count
-    with pytest.raises(genai.errors.ClientError) as refused:
-        other.caches.get(name=cache.name)
-    assert refused.value.code == 404
+    used_by_one_hidden_from_other(cache, teammate, other)
 
 
 async def test_a_cache_needs_a_gemini_upstream(emulator: EmulatorServer, start_gateway: Any, keys: Any) -> None:
@@ -169,14 +174,7 @@ async def test_inferopt_serve_keeps_tenants_caches_apart(
                 time.sleep(0.1)
         owner = genai.Client(api_key=first, http_options=types.HttpOptions(base_url=f"http://127.0.0.1:{port}"))
         stranger = genai.Client(api_key=second, http_options=types.HttpOptions(base_url=f"http://127.0.0.1:{port}"))
-        cache = create_cache(owner)
-        answer = owner.models.generate_content(
-            model="flash", contents="Rule 1?", config=types.GenerateContentConfig(cached_content=cache.name)
-        )
-        assert answer.usage_metadata.cached_content_token_count == cache.usage_metadata.total_token_count
-        with pytest.raises(genai.errors.ClientError) as refused:
-            stranger.caches.get(name=cache.name)
-        assert refused.value.code == 404
+        used_by_one_hidden_from_other(create_cache(owner), owner, stranger)
     finally:
         process.terminate()
         process.communicate(timeout=15)
