@@ -84,6 +84,7 @@ async def test_a_cache_is_used_priced_as_cached_and_invisible_to_another_key(
     owner, stranger = sdk(gateway, first), sdk(gateway, second)
 
     cache = create_cache(owner)
+    looked_up = emulator.stats.by_route["/v1beta/cachedContents"]
     assert cache.name.startswith("cachedContents/") and cache.display_name == "handbook"  # our owner tag is hidden
     assert cache.model == "models/gemini-2.5-flash" and cache.usage_metadata.total_token_count >= 1024
     answer = owner.models.generate_content(
@@ -98,6 +99,13 @@ async def test_a_cache_is_used_priced_as_cached_and_invisible_to_another_key(
     )
     assert billed == pytest.approx(cost_of(tokens, "gemini-2.5-flash"), rel=1e-6)
     assert billed < cost_of(Usage(usage.prompt_token_count, usage.candidates_token_count), "gemini-2.5-flash")
+    streamed = list(
+        owner.models.generate_content_stream(
+            model="flash", contents="And rule 8?", config=types.GenerateContentConfig(cached_content=cache.name)
+        )
+    )
+    assert streamed[-1].usage_metadata.cached_content_token_count == cache.usage_metadata.total_token_count
+    assert emulator.stats.by_route["/v1beta/cachedContents"] == looked_up  # the owner is remembered, not asked again
 
     for call in (
         lambda: stranger.caches.get(name=cache.name),

@@ -47,7 +47,8 @@ def _not_found(name: str) -> tuple[int, bytes]:
 class GeminiCacheRoutes:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
-        self._holders: OrderedDict[str, str] = OrderedDict()  # cache name -> provider name
+        # cache name -> (provider, owner): neither changes while the cache lives (a PATCH sets only its TTL)
+        self._holders: OrderedDict[str, tuple[str, str]] = OrderedDict()
 
     @staticmethod
     def match(path: str) -> str | None:
@@ -66,10 +67,9 @@ class GeminiCacheRoutes:
                     return await self._list(owner)
                 return 404, _dumps(gemini.encode_error(404, f"no route {method} cachedContents")).encode()
             name = f"cachedContents/{cache_id}"
-            held = await self._locate(name, owner, self._providers())
-            if held is None:
+            provider = await self._locate(name, owner, self._providers())
+            if provider is None:
                 return _not_found(name)
-            provider, _ = held
             if method == "GET":
                 return await self._forward(provider, owner, "GET", f"/v1beta/{name}")
             if method == "PATCH":
@@ -142,25 +142,28 @@ class GeminiCacheRoutes:
                 page = response.json()
                 for item in page.get("cachedContents") or []:
                     if _owner(item) == owner:
-                        self._remember(str(item.get("name")), provider.name)
+                        self._remember(str(item.get("name")), provider.name, owner)
                         mine.append(_stripped(item))
                 if not page.get("nextPageToken"):
                     break
                 params["pageToken"] = str(page["nextPageToken"])
         return 200, _dumps({"cachedContents": mine}).encode()
 
-    async def _locate(self, name: str, owner: str, providers: list[Provider]) -> tuple[Provider, dict[str, Any]] | None:
-        """The provider holding cache ``name`` and its resource, if ``owner`` owns it."""
-        holder = self._holders.get(name)
-        for provider in sorted(providers, key=lambda p: p.name != holder):
+    async def _locate(self, name: str, owner: str, providers: list[Provider]) -> Provider | None:
+        """The provider holding cache ``name``, if ``owner`` owns it (remembered, else asked upstream)."""
+        remembered = self._holders.get(name)
+        if remembered is not None:
+            holder, tag = remembered
+            found = next((p for p in providers if p.name == holder), None)
+            return found if tag == owner else None
+        for provider in providers:
             response = await provider.client.request("GET", f"/v1beta/{name}", headers=_auth(provider))
             if response.status_code >= 400:
                 continue
-            item = response.json()
-            if _owner(item) != owner:
-                return None
-            self._remember(name, provider.name)
-            return provider, item
+            held_by = _owner(response.json())
+            if held_by is not None:
+                self._remember(name, provider.name, held_by)
+            return provider if held_by == owner else None
         return None
 
     async def _forward(
@@ -172,12 +175,12 @@ class GeminiCacheRoutes:
         if response.status_code >= 400 or not response.content.strip():
             return response.status_code, response.content or b"{}"
         item = response.json()
-        if item.get("name"):
-            self._remember(str(item["name"]), provider.name)
+        if item.get("name") and _owner(item) == owner:
+            self._remember(str(item["name"]), provider.name, owner)
         return response.status_code, _dumps(_stripped(item)).encode()
 
-    def _remember(self, name: str, provider: str) -> None:
-        self._holders[name] = provider
+    def _remember(self, name: str, provider: str, owner: str) -> None:
+        self._holders[name] = (provider, owner)
         self._holders.move_to_end(name)
         while len(self._holders) > _MEMO:
             self._holders.popitem(last=False)
