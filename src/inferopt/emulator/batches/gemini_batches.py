@@ -80,7 +80,7 @@ class GeminiBatches:
             return lines
         if not lines:
             return google_error(400, "* BatchGenerateContentRequest.batch.input_config: the batch has no requests")
-        items = [(str(i), (model, request)) for i, (_, request) in enumerate(lines)]
+        items = [(_key(meta, i), (model, request)) for i, (meta, request) in enumerate(lines)]
         now = self._clock.now()
         outcomes = answer_lines(self._engine, "gemini", items, self._request_ids, self._clock.unix(now))
         name = f"batches/emu{self._files.instance}{next(self._serial):06x}"
@@ -187,3 +187,10 @@ class GeminiBatches:
             stored.data = ("\n".join(lines) + "\n").encode()
             batch.responses_file = stored.name
         return {"responsesFile": batch.responses_file}
+
+
+def _key(metadata: Any, index: int) -> str:
+    """What a line's seeded error draw is keyed on: its key (so a split batch errs on the same lines)."""
+    if isinstance(metadata, dict):
+        metadata = metadata.get("key")
+    return str(metadata) if metadata is not None else str(index)
