@@ -1,7 +1,8 @@
 """Batch API vs realtime on the same job: cost, wall time of our side, and splitting over limits.
 
-    python benchmarks/parallel/batch_api.py                 # 5,000 reviews per provider
-    python benchmarks/parallel/batch_api.py -n 20000 --batch-size 5000
+    python benchmarks/parallel/batch_api.py                 # 5,000 reviews per provider (a few minutes)
+    python benchmarks/parallel/batch_api.py --wire gemini   # one provider
+    python benchmarks/parallel/batch_api.py --full          # 20,000 per provider, batches of 5,000
 
 One emulator in its own process (zero latency, batches complete at once, 5% of batch lines
 errored). For each provider the same classification job ("Classify sentiment: ...", max_tokens
@@ -23,20 +24,29 @@ from dataclasses import replace
 from inferopt.emulator import EmulatorConfig, EmulatorServer, ProfileOverrides
 from inferopt.parallel.batch_api import (
     ANTHROPIC_LIMITS,
+    GEMINI_LIMITS,
     OPENAI_LIMITS,
     AnthropicBatch,
     BatchAPI,
     BatchJobs,
+    GeminiBatch,
     OpenAIBatch,
     estimate_batch_savings,
 )
 from inferopt.pricing import cost_of
 from inferopt.providers.anthropic import AnthropicModel
 from inferopt.providers.base import Provider
+from inferopt.providers.gemini import GeminiModel
 from inferopt.providers.openai import OpenAIChatModel
 from inferopt.types import ChatRequest, Model, Usage
 
-MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5"}
+MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5", "gemini": "gemini-2.5-flash"}
+# Per wire: the realtime adapter, the Batch API client and its limits.
+WIRES = {
+    "openai": (OpenAIChatModel, OpenAIBatch, OPENAI_LIMITS),
+    "anthropic": (AnthropicModel, AnthropicBatch, ANTHROPIC_LIMITS),
+    "gemini": (GeminiModel, GeminiBatch, GEMINI_LIMITS),
+}
 
 
 def job(n: int, model: str) -> list[tuple[str, ChatRequest]]:
@@ -90,28 +100,24 @@ async def batched(api: BatchAPI, items: list[tuple[str, ChatRequest]]) -> tuple[
 
 
 def provider(server: EmulatorServer, wire: str) -> Provider:
-    base = server.openai_base_url if wire == "openai" else server.anthropic_base_url
+    base = server.openai_base_url if wire == "openai" else server.url  # Anthropic and Gemini: the root
     return Provider(wire, base, api_key="sk-bench")
 
 
-async def main(n: int, batch_size: int, concurrency: int) -> None:
+async def main(n: int, batch_size: int, concurrency: int, wires: list[str]) -> None:
     config = EmulatorConfig(overrides=ProfileOverrides(fixed_latency_s=0.0), batch_delay_s=0.0, batch_error_rate=0.05)
     rows = []
     with EmulatorServer(config, subprocess=True) as server:
-        for wire, model in MODELS.items():
+        for wire in wires:
+            model, (live_model, batch_api, limits) = MODELS[wire], WIRES[wire]
             items = job(n, model)
             estimate = estimate_batch_savings([r for _, r in items], model)
-            adapter: Model = (OpenAIChatModel if wire == "openai" else AnthropicModel)(provider(server, wire))
+            adapter: Model = live_model(provider(server, wire))
             live_wall, live_cost, live_failed = await realtime(adapter, items, concurrency)
             rows.append((wire, "realtime", 1, live_wall, live_cost, live_failed, estimate.realtime_usd))
-            limits = OPENAI_LIMITS if wire == "openai" else ANTHROPIC_LIMITS
             for label, size in (("batch API", limits.max_requests), (f"batch API, {batch_size}/batch", batch_size)):
                 custom = replace(limits, max_requests=min(size, limits.max_requests))
-                api: BatchAPI = (
-                    AnthropicBatch(provider(server, wire), custom)
-                    if wire == "anthropic"
-                    else OpenAIBatch(provider(server, wire), custom)
-                )
+                api: BatchAPI = batch_api(provider(server, wire), custom)
                 wall, cost, failed, batches = await batched(api, items)
                 rows.append((wire, label, batches, wall, cost, failed, estimate.batch_usd))
     print(f"\n{n:,} requests per provider; batch lines errored at 5% (seeded); realtime concurrency {concurrency}\n")
@@ -132,8 +138,12 @@ async def main(n: int, batch_size: int, concurrency: int) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-n", type=int, default=5000, help="requests per provider")
-    parser.add_argument("--batch-size", type=int, default=1000, help="requests per provider batch in the split run")
+    parser.add_argument("-n", type=int, default=None, help="requests per provider (default 5,000; --full 20,000)")
+    parser.add_argument("--batch-size", type=int, default=None, help="requests per batch in the split run (1,000)")
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--wire", choices=sorted(WIRES), action="append", help="only this provider (repeatable)")
+    parser.add_argument("--full", action="store_true", help="20,000 requests per provider, batches of 5,000")
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.batch_size, args.concurrency))
+    n = args.n or (20_000 if args.full else 5_000)
+    size = args.batch_size or (5_000 if args.full else 1_000)
+    asyncio.run(main(n, size, args.concurrency, args.wire or list(WIRES)))

@@ -24,6 +24,7 @@ from inferopt.errors import UnknownModelError
 from inferopt.parallel.mapping import map_ordered, map_unordered
 from inferopt.pricing import ModelPrice, PriceCatalog, default_catalog
 from inferopt.pricing.priced import Priced
+from inferopt.providers.base import Provider
 from inferopt.resolve import Resolved, Resolver, Route
 from inferopt.stack import build_stack, validate_stack
 from inferopt.types import ChatRequest, ChatResponse, Message, Model, StreamEvent
@@ -129,6 +130,10 @@ class AsyncClient:
             if name and len(self._routes) < _MAX_REMEMBERED_ROUTES:
                 self._routes[name] = route  # a pure function of the config: resolved once per name
         return route
+
+    def connection(self, provider: str, wire: str) -> Provider:
+        """The connection the client uses to ``provider`` on ``wire`` (for calls beyond chat: Gemini's caches)."""
+        return self._resolver.connection(provider, wire)
 
     def _resolve(self, name: str | None) -> Route:
         if name in self._injected:

@@ -173,6 +173,10 @@ class Resolver:
             embedder = self._embedders[route.provider] = made
         return embedder
 
+    def connection(self, provider: str, wire: str) -> Provider:
+        """The connection to ``provider`` on ``wire``, for calls beyond chat (Gemini's cachedContents)."""
+        return self._provider(provider, wire)
+
     def _build(self, name: str, wire: str) -> Model:
         provider = self._provider(name, wire)
         if wire == "gemini":

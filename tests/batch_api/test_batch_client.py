@@ -1,4 +1,4 @@
-"""Our Batch API clients (OpenAIBatch, AnthropicBatch) and BatchJobs against the emulator over HTTP."""
+"""Our Batch API clients (OpenAIBatch, AnthropicBatch, GeminiBatch) and BatchJobs against the emulator over HTTP."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from inferopt.parallel.batch_api import (
     BatchAPI,
     BatchJobs,
     BatchLimits,
+    GeminiBatch,
     JobStore,
     OpenAIBatch,
     estimate_batch_savings,
@@ -23,13 +24,16 @@ from inferopt.providers.base import Provider
 from inferopt.types import ChatRequest
 
 DELAY_S = 600.0
-MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5"}
+MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5", "gemini": "gemini-2.5-flash"}
 
 
 def api_for(server: EmulatorServer, wire: str, limits: BatchLimits | None = None) -> BatchAPI:
     if wire == "openai":
         provider = Provider("openai", server.openai_base_url, api_key="sk-client-test")
         return OpenAIBatch(provider, limits) if limits else OpenAIBatch(provider)
+    if wire == "gemini":
+        provider = Provider("gemini", server.url, api_key="gm-client-test")
+        return GeminiBatch(provider, limits) if limits else GeminiBatch(provider)
     provider = Provider("anthropic", server.anthropic_base_url, api_key="sk-ant-client-test")
     return AnthropicBatch(provider, limits) if limits else AnthropicBatch(provider)
 
@@ -38,7 +42,7 @@ def items(n: int, wire: str) -> list[tuple[str, ChatRequest]]:
     return [(f"item-{i}", ChatRequest.of(f"Classify review {i}", model=MODELS[wire], max_tokens=20)) for i in range(n)]
 
 
-@pytest.mark.parametrize("wire", ["openai", "anthropic"])
+@pytest.mark.parametrize("wire", ["openai", "anthropic", "gemini"])
 async def test_a_job_split_over_small_limits_returns_every_item_in_order_at_half_price(
     server: EmulatorServer, clock: Any, wire: str
 ) -> None:
@@ -82,7 +86,7 @@ async def test_a_job_is_split_by_bytes_too(server: EmulatorServer, clock: Any) -
     assert [r.custom_id for r in results] == [f"item-{i}" for i in range(6)]
 
 
-@pytest.mark.parametrize("wire", ["openai", "anthropic"])
+@pytest.mark.parametrize("wire", ["openai", "anthropic", "gemini"])
 async def test_cancel_returns_what_finished_and_marks_the_rest_canceled(
     server: EmulatorServer, clock: Any, wire: str
 ) -> None:
@@ -170,3 +174,30 @@ async def test_an_unreachable_provider_is_a_connection_error_naming_the_url() ->
     finally:
         await api.aclose()
     assert "sk-unreachable-key" not in str(raised.value)
+
+
+async def test_a_gemini_batch_made_from_a_file_is_read_from_its_responses_file(
+    make_server: Callable[..., EmulatorServer], clock: Any
+) -> None:
+    # A batch someone created with the SDK from an uploaded file: our client reads its responsesFile.
+    import io
+
+    server = make_server()  # no batch errors
+
+    genai = pytest.importorskip("google.genai")
+    client = genai.Client(api_key="gm-client-test", http_options={"base_url": server.url, "api_version": "v1beta"})
+    lines = b"".join(
+        b'{"key":"k%d","request":{"contents":[{"parts":[{"text":"row %d"}]}]}}\n' % (i, i) for i in range(3)
+    )
+    uploaded = client.files.upload(file=io.BytesIO(lines), config={"mime_type": "application/jsonl"})
+    made = client.batches.create(model="gemini-2.5-flash", src=uploaded.name)
+    clock.advance(DELAY_S)
+    api = api_for(server, "gemini")
+    try:
+        results = await api.results(made.name)
+    finally:
+        await api.aclose()
+    assert [r.custom_id for r in results] == ["k0", "k1", "k2"]
+    for r in results:
+        assert r.response is not None and r.response.emulated and r.response.content
+        assert r.response.cost_usd == pytest.approx(cost_of(r.response.usage, "gemini-2.5-flash") / 2)

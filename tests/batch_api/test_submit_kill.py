@@ -23,7 +23,7 @@ from inferopt.emulator.batches.billing import BatchBilling
 
 DELAY_S = 600.0
 N, BATCH_SIZE, CHUNKS = 10, 4, 3  # chunks of 4, 4 and 2 requests
-MODELS = {"openai": "oa/gpt-4o-mini", "anthropic": "claude/claude-haiku-4-5"}
+MODELS = {"openai": "oa/gpt-4o-mini", "anthropic": "claude/claude-haiku-4-5", "gemini": "gm/gemini-2.5-flash"}
 
 
 @pytest.fixture
@@ -37,6 +37,7 @@ def folder(server: EmulatorServer, tmp_path: Path) -> Path:
         "providers:\n"
         f"  oa: {{kind: openai, base_url: '{server.openai_base_url}', api_key_env: EMU_BATCH_KEY}}\n"
         f"  claude: {{kind: anthropic, base_url: '{server.anthropic_base_url}', api_key_env: EMU_BATCH_KEY}}\n"
+        f"  gm: {{kind: gemini, base_url: '{server.url}', api_key_env: EMU_BATCH_KEY}}\n"
         "default_model: oa/gpt-4o-mini\n",
         encoding="utf-8",
     )
@@ -74,6 +75,8 @@ def billed(server: EmulatorServer, wire: str) -> tuple[int, int]:
     bill = billing(server)
     if wire == "anthropic":
         return bill.anthropic_batches, bill.anthropic_requests
+    if wire == "gemini":
+        return bill.gemini_batches, bill.gemini_requests
     return bill.openai_batches, bill.openai_requests
 
 
@@ -104,6 +107,9 @@ POINTS = [
     ("anthropic", "after-intent"),
     ("anthropic", "after-create"),
     ("anthropic", "after-record"),
+    ("gemini", "after-intent"),
+    ("gemini", "after-create"),
+    ("gemini", "after-record"),
 ]
 
 
@@ -131,7 +137,7 @@ def test_a_submit_killed_at_any_step_is_finished_by_a_rerun_without_a_second_bat
     assert all(line["ok"] for line in lines)
 
 
-@pytest.mark.parametrize("wire", ["openai", "anthropic"])
+@pytest.mark.parametrize("wire", ["openai", "anthropic", "gemini"])
 def test_a_real_sigkill_after_create_before_the_record_is_adopted(
     folder: Path, server: EmulatorServer, wire: str
 ) -> None:
@@ -198,13 +204,15 @@ def test_results_killed_while_writing_leave_no_half_output_and_a_rerun_completes
     assert billed(server, "openai") == (CHUNKS, N)
 
 
-@pytest.mark.parametrize("point", ["after-upload", "after-create"])
+@pytest.mark.parametrize(
+    ("wire", "point"), [("openai", "after-upload"), ("openai", "after-create"), ("gemini", "after-create")]
+)
 def test_batch_run_killed_while_submitting_is_adopted_by_its_rerun(
-    folder: Path, server: EmulatorServer, clock: Any, point: str
+    folder: Path, server: EmulatorServer, clock: Any, wire: str, point: str
 ) -> None:
     # `batch run --mode batch`, not only `batch submit`: the rerun finds the provider batch the killed
     # run created (or the file it uploaded) and waits for it instead of paying for a second one.
-    args = ("run", "rows.jsonl", "-o", "out.jsonl", "--mode", "batch", "--template", "Classify: {text}")
+    args = ("run", "rows.jsonl", "-o", "out.jsonl", "--mode", "batch", "-m", MODELS[wire], "--template", "Say: {text}")
     code, _, err = run(folder, *args, "--poll", "0.05", fault=f"exit:{point}")
     assert code == 137, err
     process = start(folder, *args, "--poll", "0.05")
@@ -216,7 +224,7 @@ def test_batch_run_killed_while_submitting_is_adopted_by_its_rerun(
         except subprocess.TimeoutExpired:
             continue
     assert process.returncode == 0, err
-    assert billed(server, "openai") == (1, N)
-    assert billing(server).files_uploaded == 1
+    assert billed(server, wire) == (1, N)
+    assert billing(server).files_uploaded == (1 if wire == "openai" else 0)
     lines = [json.loads(line) for line in (folder / "out.jsonl").read_text().splitlines()]
     assert [line["id"] for line in lines] == [f"rev-{i}" for i in range(N)] and all(x["status"] == "ok" for x in lines)

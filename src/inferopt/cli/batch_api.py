@@ -22,12 +22,15 @@ from inferopt.config import Config, load_config, read_api_key
 from inferopt.errors import ConfigError, InferoptError, PricingError, UnknownModelError
 from inferopt.parallel.batch_api import (
     ANTHROPIC_LIMITS,
+    GEMINI_LIMITS,
     OPENAI_LIMITS,
     AnthropicBatch,
     BatchAPI,
     BatchItemResult,
     BatchJob,
     BatchJobs,
+    BatchLimits,
+    GeminiBatch,
     JobStatus,
     JobStore,
     OpenAIBatch,
@@ -55,12 +58,16 @@ state_dir_option = click.option(
 def batch_api_for(config: Config, provider_name: str, wire: str, batch_size: int | None = None) -> BatchAPI:
     """The Batch API client of a configured provider (never the in-process emulator: it would not outlive us)."""
     provider = batch_provider(config, provider_name)
-    limits = ANTHROPIC_LIMITS if wire == "anthropic" else OPENAI_LIMITS
+    apis: dict[str, tuple[Callable[[Provider, BatchLimits], BatchAPI], BatchLimits]] = {
+        "anthropic": (AnthropicBatch, ANTHROPIC_LIMITS),
+        "gemini": (GeminiBatch, GEMINI_LIMITS),
+    }
+    make, limits = apis.get(wire, (OpenAIBatch, OPENAI_LIMITS))
     if batch_size is not None:
         if batch_size < 1:
             raise InferoptError(f"--batch-size must be at least 1 (got {batch_size})")
         limits = replace(limits, max_requests=min(batch_size, limits.max_requests))
-    return AnthropicBatch(provider, limits) if wire == "anthropic" else OpenAIBatch(provider, limits)
+    return make(provider, limits)
 
 
 def batch_provider(config: Config, provider_name: str) -> Provider:
@@ -76,7 +83,7 @@ def batch_provider(config: Config, provider_name: str) -> Provider:
         raise ConfigError(
             "Batch API jobs outlive the command that submits them, and the built-in emulator does not: run "
             "`inferopt emulate` and declare it as a provider (kind: openai, base_url: http://127.0.0.1:8100/v1; "
-            "or kind: anthropic, base_url: http://127.0.0.1:8100), or configure a real provider",
+            "or kind: anthropic or gemini, base_url: http://127.0.0.1:8100), or configure a real provider",
             file=config.source,
             key=f"providers.{provider_name}.kind",
         )

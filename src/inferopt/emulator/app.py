@@ -4,8 +4,9 @@ Routes: ``POST /v1/chat/completions`` and ``POST /v1/embeddings`` (OpenAI), ``PO
 ``POST /v1/messages/count_tokens`` (Anthropic),
 ``/v1beta/models/...`` (Gemini: see ``gemini_routes``), ``GET /v1/models`` (OpenAI list format, or
 Anthropic's when the request carries ``anthropic-version``), ``GET /health``,
-``GET /emulator/stats``, and the Batch APIs (``/v1/files``, ``/v1/batches``,
-``/v1/messages/batches``: see ``emulator/batches``). Every response carries ``x-inferopt-emulated: true``.
+``GET /emulator/stats``, and the Batch APIs (``/v1/files``, ``/v1/batches``, ``/v1/messages/batches``,
+Gemini's ``batches`` and ``files``: see ``emulator/batches``). Every response carries
+``x-inferopt-emulated: true``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from inferopt.emulator.asgi_io import (
     until_disconnect,
 )
 from inferopt.emulator.batches import BatchRoutes
+from inferopt.emulator.batches.gemini_routes import GeminiBatchRoutes
 from inferopt.emulator.config import EmulatorConfig
 from inferopt.emulator.dialect import ChatRoute
 from inferopt.emulator.engine import Engine, Failure, ParsedCall, Plan, tenant_of
@@ -146,7 +148,9 @@ class EmulatorApp:
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
-        if GeminiRoutes.owns(path) or (path == "/v1/models" and header(scope, b"x-goog-api-key") is not None):
+        if GeminiBatchRoutes.owns(scope):  # before the Gemini and OpenAI routes: both share its prefixes
+            await self.batches.gemini.handle(scope, receive, send, [EMULATED])
+        elif GeminiRoutes.owns(path) or (path == "/v1/models" and header(scope, b"x-goog-api-key") is not None):
             await self.gemini.handle(scope, receive, send)
         elif method == "POST" and path in ("/v1/chat/completions", "/chat/completions"):
             await self._chat(OPENAI, "/v1/chat/completions", scope, receive, send)

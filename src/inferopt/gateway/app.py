@@ -58,6 +58,7 @@ from inferopt.gateway.dialects import (
     responses_dialect,
 )
 from inferopt.gateway.embedding_routes import EmbeddingsRoute
+from inferopt.gateway.gemini_caches import GeminiCacheRoutes
 from inferopt.gateway.keys import KeyStore, Reservation, VirtualKey
 from inferopt.gateway.metrics import GatewayMetrics
 from inferopt.gateway.metrics_share import SharedMetrics
@@ -103,6 +104,7 @@ class GatewayApp:
         self._default_output_tokens = default_output_tokens
         self.conversations = conversations or MemoryConversations()
         self.responses = responses_dialect(self.conversations)
+        self.gemini_caches = GeminiCacheRoutes(client)
         self._routes: dict[tuple[str, str], Callable[[Scope, Receive, Send], Any]] = {
             ("POST", "/v1/chat/completions"): lambda s, r, w: self._chat(OPENAI, s, r, w),
             ("POST", "/chat/completions"): lambda s, r, w: self._chat(OPENAI, s, r, w),
@@ -364,13 +366,17 @@ class GatewayApp:
 
     def _stored_route(self, scope: Scope) -> Callable[[Scope, Receive, Send], Any] | None:
         """Routes with a name in the path: Gemini's ``POST /v1beta/models/{model}:generateContent``
-        (and ``:streamGenerateContent``), ``GET``/``DELETE /v1/responses/{id}`` and its ``/input_items``."""
+        (and ``:streamGenerateContent``) and ``cachedContents[/{id}]``, ``GET``/``DELETE /v1/responses/{id}``
+        and its ``/input_items``."""
+        cache_id = GeminiCacheRoutes.match(str(scope["path"]))
+        if cache_id is not None:
+            return lambda s, r, w: self._gemini_cache(cache_id, s, r, w)
         gemini = gemini_routes.match(str(scope["path"])) if scope["method"] == "POST" else None
         if gemini is not None:
             model, verb = gemini
             if verb == "countTokens":
                 return lambda s, r, w: self._count_gemini(model, s, r, w)
-            dialect = gemini_dialect(model, verb == "streamGenerateContent")
+            dialect = replace(gemini_dialect(model, verb == "streamGenerateContent"), prepare=self.gemini_caches.check)
             return lambda s, r, w: self._chat(dialect, s, r, w)
         path = str(scope["path"]).removeprefix("/v1")
         if not path.startswith("/responses/") or scope["method"] not in ("GET", "DELETE"):
@@ -379,6 +385,18 @@ class GatewayApp:
         if not response_id or rest not in ("", "input_items") or (rest and scope["method"] != "GET"):
             return None
         return lambda s, r, w: self._stored(response_id, rest == "input_items", s, w)
+
+    async def _gemini_cache(self, cache_id: str, scope: Scope, receive: Receive, send: Send) -> None:
+        """Gemini's ``cachedContents``, forwarded upstream and kept per tenant (``gemini_caches.py``)."""
+        key = await self._authenticate(scope)
+        body = await self._read(scope, receive)
+        problem = key if isinstance(key, Problem) else body if isinstance(body, Problem) else None
+        if problem is not None:
+            await send_bytes(send, problem.status, gemini_routes.error_body(problem), problem.headers())
+            return
+        assert isinstance(body, bytes) and not isinstance(key, Problem)
+        status, answer = await self.gemini_caches.handle(tenant_of(key), scope["method"], cache_id, body)
+        await send_bytes(send, status, answer)
 
     async def _stored(self, response_id: str, items: bool, scope: Scope, send: Send) -> None:
         key = await self._authenticate(scope)

@@ -17,6 +17,8 @@ class BatchBilling:
     openai_requests: int = 0
     anthropic_batches: int = 0
     anthropic_requests: int = 0
+    gemini_batches: int = 0
+    gemini_requests: int = 0
     files_uploaded: int = 0
     # Lines that ran and were answered (what a provider charges for): a cancelled batch's unrun lines are not.
     openai_lines_answered: int = 0
@@ -25,6 +27,9 @@ class BatchBilling:
         if wire == "anthropic":
             self.anthropic_batches += 1
             self.anthropic_requests += requests
+        elif wire == "gemini":
+            self.gemini_batches += 1
+            self.gemini_requests += requests
         else:
             self.openai_batches += 1
             self.openai_requests += requests

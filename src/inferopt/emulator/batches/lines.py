@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from inferopt.emulator import calls, embeddings, wire_anthropic, wire_openai
+from inferopt.emulator import calls, embeddings, wire_anthropic, wire_gemini, wire_openai
 from inferopt.emulator.engine import Engine, Failure, Plan
 from inferopt.emulator.latency import plan_latency
 from inferopt.emulator.limits import ALLOWED_UNLIMITED
@@ -35,8 +35,11 @@ def error_draw(seed: int, custom_id: str, body: Any) -> float:
 
 def plan_line(engine: Engine, provider: Provider, custom_id: str, body: Any) -> Failure | Plan:
     """The outcome of one batch line: the plan of its answer, or the error it ends with."""
-    parse = calls.openai_call if provider == "openai" else calls.anthropic_call
-    call = parse(body)
+    if provider == "gemini":  # a Gemini line names its model beside the request (the batch's own)
+        model, request = body
+        call = wire_gemini.gemini_call(dict(request) if isinstance(request, dict) else request, model, False)
+    else:
+        call = (calls.openai_call if provider == "openai" else calls.anthropic_call)(body)
     if isinstance(call, Failure):
         return call
     if call.stream:
@@ -86,8 +89,8 @@ def answer_lines(
 ) -> list[LineOutcome]:
     """Every line answered, in the (seeded, shuffled) order the batch processes them.
 
-    Providers do not promise results in input order; the shuffle keeps clients honest about
-    matching by ``custom_id``.
+    OpenAI and Anthropic do not promise results in input order; the shuffle keeps clients honest
+    about matching by ``custom_id``. Gemini does (its output is in input order): no shuffle there.
     """
     outcomes: list[LineOutcome] = []
     for custom_id, body in items:
@@ -100,18 +103,23 @@ def answer_lines(
             error = (
                 wire_openai.error_body(outcome)
                 if provider == "openai"
+                else wire_gemini.error_body(outcome)
+                if provider == "gemini"
                 else wire_anthropic.error_body(outcome, request_id)
             )
             outcomes.append(LineOutcome(custom_id, request_id, outcome.status, error))
             continue
         if provider == "openai":
             answer = wire_openai.completion_body(outcome, "chatcmpl-emu-" + request_id[8:], created)
+        elif provider == "gemini":
+            answer = wire_gemini.response_body(outcome, request_id[8:])
         else:
             answer = wire_anthropic.message_body(outcome, "msg_emu_" + request_id[8:])
         outcomes.append(
             LineOutcome(custom_id, request_id, 200, answer, outcome.prompt_tokens, outcome.answer.output_tokens)
         )
-    random.Random(engine.config.seed).shuffle(outcomes)
+    if provider != "gemini":
+        random.Random(engine.config.seed).shuffle(outcomes)
     return outcomes
 
 

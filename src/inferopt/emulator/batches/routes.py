@@ -1,9 +1,10 @@
-"""The batch routes of the emulator: OpenAI Files + Batch API and Anthropic Message Batches.
+"""The batch routes of the emulator: OpenAI Files + Batch API, Anthropic Message Batches, Gemini Batch mode.
 
-``EmulatorApp`` hands every path :meth:`BatchRoutes.owns` to :meth:`BatchRoutes.handle`.
-Batch state lives in memory, per emulator, and each API key (tenant) sees only its own files
-and batches. Lines are answered by the emulator's own engine (see ``lines.py``) when a batch is
-created; the clock then decides what a poll sees (see ``timeline.py``).
+``EmulatorApp`` hands every path :meth:`BatchRoutes.owns` to :meth:`BatchRoutes.handle`, and
+Gemini's to ``BatchRoutes.gemini`` (``gemini_routes.py``). Batch state lives in memory, per
+emulator, and each API key (tenant) sees only its own files and batches. Lines are answered by
+the emulator's own engine (see ``lines.py``) when a batch is created; the clock then decides
+what a poll sees (see ``timeline.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from inferopt.emulator.asgi_io import Header, Receive, Scope, Send, header, read_body, send_bytes
 from inferopt.emulator.batches.anthropic_batches import AnthropicBatches
 from inferopt.emulator.batches.billing import BatchBilling
+from inferopt.emulator.batches.gemini_routes import GeminiBatchRoutes
 from inferopt.emulator.batches.http_io import multipart_parts
 from inferopt.emulator.batches.openai_batches import OpenAIBatches
 from inferopt.emulator.batches.openai_files import FileStore
@@ -50,6 +52,7 @@ class BatchRoutes:
         self.files = FileStore(instance, limits.openai_max_bytes, self.billing)
         self.openai = OpenAIBatches(engine, self.files, clock, self._request_ids(), self.billing)
         self.anthropic = AnthropicBatches(engine, clock, self._request_ids(), instance, self.billing)
+        self.gemini = GeminiBatchRoutes(engine, instance, clock, self._request_ids(), self.billing)
 
     def _request_ids(self) -> Iterator[str]:
         while True:

@@ -1,6 +1,6 @@
-"""Provider Batch APIs: half-price asynchronous jobs on OpenAI Batch and Anthropic Message Batches.
+"""Provider Batch APIs: half-price asynchronous jobs on OpenAI Batch, Anthropic Message Batches, Gemini Batch mode.
 
-- :class:`OpenAIBatch`, :class:`AnthropicBatch`: one provider's Batch API over httpx, splitting
+- :class:`OpenAIBatch`, :class:`AnthropicBatch`, :class:`GeminiBatch`: one provider's Batch API over httpx, splitting
   items over the provider's limits (:class:`BatchLimits`) into several batches.
 - :class:`BatchJobs`: a provider-neutral job (submit, status, results in input order, cancel).
 - :class:`JobStore`: job records on disk, so status and results work from another process.
@@ -8,6 +8,7 @@
 """
 
 from inferopt.parallel.batch_api.anthropic_batch import AnthropicBatch
+from inferopt.parallel.batch_api.gemini_batch import GeminiBatch
 from inferopt.parallel.batch_api.job import (
     BatchAPI,
     BatchItemError,
@@ -20,11 +21,12 @@ from inferopt.parallel.batch_api.job import (
 from inferopt.parallel.batch_api.jobs import BatchJobs
 from inferopt.parallel.batch_api.openai_batch import OpenAIBatch
 from inferopt.parallel.batch_api.savings import BatchSavings, estimate_batch_savings
-from inferopt.parallel.batch_api.split import ANTHROPIC_LIMITS, OPENAI_LIMITS, BatchLimits
+from inferopt.parallel.batch_api.split import ANTHROPIC_LIMITS, GEMINI_LIMITS, OPENAI_LIMITS, BatchLimits
 from inferopt.parallel.batch_api.store import JobStore
 
 __all__ = [
     "ANTHROPIC_LIMITS",
+    "GEMINI_LIMITS",
     "OPENAI_LIMITS",
     "AnthropicBatch",
     "BatchAPI",
@@ -34,6 +36,7 @@ __all__ = [
     "BatchJobs",
     "BatchLimits",
     "BatchSavings",
+    "GeminiBatch",
     "JobStatus",
     "JobStore",
     "OpenAIBatch",

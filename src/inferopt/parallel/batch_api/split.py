@@ -13,7 +13,7 @@ from inferopt.errors import InferoptError
 class BatchLimits:
     """The most one provider batch may hold.
 
-    The defaults of :data:`OPENAI_LIMITS` and :data:`ANTHROPIC_LIMITS` are the providers'
+    The defaults of :data:`OPENAI_LIMITS`, :data:`ANTHROPIC_LIMITS` and :data:`GEMINI_LIMITS` are the providers'
     published limits, with MB read as 10^6 bytes (the smaller reading, so a split batch is
     never refused). ``overhead_bytes`` is what the envelope adds beyond the items themselves.
     """
@@ -30,6 +30,8 @@ class BatchLimits:
 OPENAI_LIMITS = BatchLimits(max_requests=50_000, max_bytes=200_000_000)
 # A Message Batch is one JSON body: {"requests":[...]} plus a comma between items.
 ANTHROPIC_LIMITS = BatchLimits(max_requests=100_000, max_bytes=256_000_000, overhead_bytes=64)
+# Gemini's inline requests may total 20 MB per batchGenerateContent body ({"batch": {...}} wraps them).
+GEMINI_LIMITS = BatchLimits(max_requests=50_000, max_bytes=20_000_000, overhead_bytes=512)
 
 
 def split_encoded(items: list[tuple[str, bytes]], limits: BatchLimits, separator_bytes: int = 1) -> list[list[int]]:
