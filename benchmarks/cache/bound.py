@@ -19,6 +19,7 @@ from pathlib import Path
 from bench_semantic import DEV_PAIRS, ROOT, dev_vectors, load_embedder
 
 from inferopt.cache.semantic.calibrate_bound import bound_table, held_out_bound, trees_scorer
+from inferopt.cache.semantic.embedder import MINILM_NAMES
 from inferopt.cache.semantic.pairs import PairSet, read_pairs
 
 
@@ -28,7 +29,7 @@ def main() -> None:
     parser.add_argument("--confidence", type=float, default=0.95)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--embedder", default="minilm", choices=["minilm", "hashing"])
+    parser.add_argument("--embedder", default="minilm", choices=[*MINILM_NAMES, "hashing"])
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "bench_semantic")
     args = parser.parse_args()
     if not DEV_PAIRS.exists():

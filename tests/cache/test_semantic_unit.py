@@ -41,22 +41,29 @@ def test_index_loads_rows_in_bulk_and_returns_stored_vectors() -> None:
         index.add_many(np.zeros((2, 4), dtype=np.float32), [1, 2])
 
 
-def test_a_large_index_scans_a_sketch_and_returns_exact_cosines() -> None:
+def test_a_large_index_is_clustered_and_finds_near_rows_with_exact_cosines() -> None:
     rng = np.random.default_rng(0)
     basis = rng.normal(size=(8, 32))
     vectors = (rng.normal(size=(3000, 8)) @ basis + 0.05 * rng.normal(size=(3000, 32))).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    index = VectorIndex(32, sketch_from=1000, sketch_dim=8, rerank=50)
+    index = VectorIndex(32, cluster_from=1000, rows_per_list=50, probe=4)
     index.add_many(vectors[:1500], list(range(1500)))
-    for i in range(1500, 3000):  # rows added after the sketch was fitted are projected too
+    assert index.lists == 30  # clustered at 1,000 rows or more
+    for i in range(1500, 3000):  # rows added after the clustering go to their nearest list
         index.add(vectors[i], i)
+    assert index.lists == 60  # clustered again when the index doubled
+    scanned_all = 0
     for i in range(0, 3000, 7):
-        sketched, exact = index.search(vectors[i], k=3), index.search(vectors[i], k=3, exact=True)
-        assert sketched[0][0] == i
-        assert [item for item, _ in sketched] == [item for item, _ in exact]
-        assert [s for _, s in sketched] == pytest.approx([s for _, s in exact], abs=1e-6)
+        near = vectors[i] + 0.02 * rng.normal(size=32).astype(np.float32)  # a near-duplicate question
+        near /= np.linalg.norm(near)
+        probed, exact = index.search(near, k=3), index.search(near, k=3, exact=True)
+        assert probed[0][0] == exact[0][0] == i  # the row a cache would serve is always found
+        assert probed[0][1] == pytest.approx(float(vectors[i] @ near), abs=1e-5)  # cosines are exact
+        scanned_all += [item for item, _ in probed] == [item for item, _ in exact]
+    assert scanned_all > 0.5 * len(range(0, 3000, 7))  # farther rows may be missed: 4 of 60 lists scanned
     index.remove(21)
     assert all(item != 21 for item, _ in index.search(vectors[21], k=3))
+    assert np.array_equal(index.vector(22), vectors[22])
 
 
 def test_boosted_trees_learn_an_interaction_a_linear_model_cannot_and_round_trip() -> None:

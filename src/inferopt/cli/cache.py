@@ -149,7 +149,12 @@ def clear(url: str, namespace: str | None, yes: bool) -> None:
 @cache.command()
 @click.argument("pairs", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--target-precision", default=0.90, show_default=True, type=float)
-@click.option("--embedder", default="minilm", show_default=True, help="minilm (local all-MiniLM-L6-v2) or hashing.")
+@click.option(
+    "--embedder",
+    default="minilm",
+    show_default=True,
+    help="minilm (local all-MiniLM-L6-v2: int8 on onnxruntime when installed), minilm-float, minilm-torch or hashing.",
+)
 @click.option("--folds", default=5, show_default=True, type=int, help="Cross-fitting folds; each is held out once.")
 @click.option(
     "--seed", "seeds", default=[0], multiple=True, show_default=True, type=int, help="Split seed; repeatable."

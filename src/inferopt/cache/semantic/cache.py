@@ -36,7 +36,7 @@ import numpy.typing as npt
 from inferopt.cache.keys import context_key
 from inferopt.cache.semantic.bound import DEFAULT_CONFIDENCE, FalseHitBound
 from inferopt.cache.semantic.calibrate import Calibration
-from inferopt.cache.semantic.embedder import Embedder, embedder_from_name
+from inferopt.cache.semantic.embedder import Embedder, embedder_for_name, embedder_from_name
 from inferopt.cache.semantic.guards import guard_reason
 from inferopt.cache.semantic.index import VectorIndex
 from inferopt.cache.semantic.store import SemanticStore
@@ -282,8 +282,11 @@ def semantic_from_options(options: Mapping[str, Any] | bool) -> SemanticCache:
     unknown = set(opts) - known
     if unknown:
         raise ConfigError(f"unknown semantic cache option(s) {sorted(unknown)}; known: {', '.join(sorted(known))}")
-    embedder = embedder_from_name(str(opts.get("embedder", "minilm")))
     calibration = Calibration.load(opts["calibration"]) if opts.get("calibration") else None
+    name = str(opts.get("embedder", "minilm"))
+    if name == "minilm" and calibration is not None and embedder_for_name(calibration.embedder):
+        name = embedder_for_name(calibration.embedder)  # the variant the calibration's scores were made with
+    embedder = embedder_from_name(name)
     return SemanticCache(
         embedder,
         calibration=calibration,
