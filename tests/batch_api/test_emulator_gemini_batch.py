@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +103,38 @@ def test_errors_are_googles_envelope(server: EmulatorServer) -> None:
         good, json={"batch": {"inputConfig": {"requests": {"requests": []}}}}, headers={"x-goog-api-key": "k"}
     )
     assert empty.status_code == 400 and empty.json()["error"]["status"] == "INVALID_ARGUMENT"
+
+
+async def test_batch_requests_may_name_a_context_cache_and_report_its_tokens(
+    server: EmulatorServer, clock: Any
+) -> None:
+    from inferopt.parallel.batch_api import GeminiBatch
+    from inferopt.pricing import cost_of
+    from inferopt.providers.base import Provider
+
+    client = sdk(server)
+    handbook = " ".join(f"rule {i}: keep the modules small." for i in range(300))
+    cache = client.caches.create(
+        model="gemini-2.5-flash", config=types.CreateCachedContentConfig(contents=[handbook], ttl="3600s")
+    )
+    requests = [
+        {"contents": [{"parts": [{"text": "Rule 4?"}], "role": "user"}], "config": {"cached_content": cache.name}},
+        {
+            "contents": [{"parts": [{"text": "Rule 5?"}], "role": "user"}],
+            "config": {"cached_content": "cachedContents/nope"},
+        },
+    ]
+    job = client.batches.create(model="gemini-2.5-flash", src=requests)
+    clock.advance(DELAY_S)
+    api = GeminiBatch(Provider("gemini", server.url, api_key="gm-batch-key"))
+    try:
+        cached, missing = await api.results(job.name)
+    finally:
+        await api.aclose()
+    assert cached.response is not None and missing.error is not None and missing.error.status == 403
+    assert (cached.custom_id, missing.custom_id) == ("0", "1")  # no metadata key: their positions
+    usage = cached.response.usage
+    assert usage.cache_read_tokens == cache.usage_metadata.total_token_count < usage.input_tokens
+    # Priced by the catalog's batch rule for the model (gemini-2.5-flash: cache reads as batch input).
+    assert cached.response.cost_usd == pytest.approx(cost_of(usage, "gemini-2.5-flash", batch=True))
+    assert cached.response.cost_usd < cost_of(replace(usage, cache_read_tokens=0), "gemini-2.5-flash")

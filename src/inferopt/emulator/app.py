@@ -127,6 +127,7 @@ class EmulatorApp:
         self.conversations = MemoryConversations()
         self.responses = responses_dialect(self.conversations)
         self.gemini = GeminiRoutes(self.engine, self.stats, config.seed, self._chat, [EMULATED])
+        self.batches.gemini.batches.caches = self.gemini.caches  # batch lines may name a context cache
         self.scripts = FaultScripts()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -7,8 +7,10 @@ A batch is created from inline requests (``inputConfig.requests.requests``: ``{"
 ``RUNNING``, then ``SUCCEEDED``, ``CANCELLED`` or ``EXPIRED``; ``batchStats`` counts as int64 strings)
 and, once ``done``, its ``output``: ``inlinedResponses`` in input order, each with the request's
 ``metadata``, or a ``responsesFile`` of ``{"key", "response"}`` / ``{"key", "error"}`` lines. A
-request a cancel or the 24-hour window kept from running is answered with an error of status
-``CANCELLED`` or ``DEADLINE_EXCEEDED`` (the emulator's choice: Google does not document it).
+request naming a ``cachedContent`` is answered with the cache's prefix first and its tokens as
+``cachedContentTokenCount``, as live. A request a cancel or the 24-hour window kept from running
+is answered with an error of status ``CANCELLED`` or ``DEADLINE_EXCEEDED`` (the emulator's choice:
+Google does not document it).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from inferopt.emulator.batches.http_io import rfc3339
 from inferopt.emulator.batches.lines import LineOutcome, answer_lines
 from inferopt.emulator.batches.replies import Reply, dumps, json_reply
 from inferopt.emulator.batches.timeline import BatchClock, Timeline
-from inferopt.emulator.engine import Engine
+from inferopt.emulator.engine import Engine, Failure
+from inferopt.emulator.gemini_caches import GeminiCaches
 
 INLINE_MAX_BYTES = 20_000_000
 _TYPE = "type.googleapis.com/google.ai.generativelanguage.v1main."
@@ -61,6 +64,7 @@ class GeminiBatches:
         self._billing = billing
         self._batches: dict[str, EmulatedGeminiBatch] = {}
         self._serial = itertools.count(1)
+        self.caches: GeminiCaches | None = None  # the explicit context caches live calls use (set by the app)
 
     def create(self, tenant: bytes, model: str, raw: bytes) -> Reply:
         if len(raw) > INLINE_MAX_BYTES:
@@ -80,7 +84,9 @@ class GeminiBatches:
             return lines
         if not lines:
             return google_error(400, "* BatchGenerateContentRequest.batch.input_config: the batch has no requests")
-        items = [(_key(meta, i), (model, request)) for i, (meta, request) in enumerate(lines)]
+        items = [
+            (_key(meta, i), (model, self._expanded(request, model, tenant))) for i, (meta, request) in enumerate(lines)
+        ]
         now = self._clock.now()
         outcomes = answer_lines(self._engine, "gemini", items, self._request_ids, self._clock.unix(now))
         name = f"batches/emu{self._files.instance}{next(self._serial):06x}"
@@ -91,6 +97,12 @@ class GeminiBatches:
         self._batches[name] = created
         self._billing.billed("gemini", len(outcomes))
         return json_reply(self._operation(created))
+
+    def _expanded(self, request: dict[str, Any], model: str, tenant: bytes) -> dict[str, Any] | Failure:
+        """A request naming a ``cachedContent``, with the cache's prefix first (as live), or why not."""
+        if not request.get("cachedContent") or self.caches is None:
+            return request
+        return self.caches.expand(request, model, tenant)
 
     def _lines(self, tenant: bytes, config: dict[str, Any]) -> list[tuple[Any, Any]] | Reply:
         """``(metadata or key, request)`` of every request, inline or in the named file."""

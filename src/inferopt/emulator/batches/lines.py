@@ -5,7 +5,8 @@ answered by the engine's :class:`~inferopt.emulator.answers.AnswerSource`, so a 
 same words, tool calls, thinking and usage in a batch as live. What differs from ``Engine.plan``,
 on purpose: no realtime rate limits (providers give batches their own queue), no latency or
 transport faults, prompt caching only on Anthropic's ``cache_control`` breakpoints (its batches
-cache best-effort; OpenAI's Batch API does not discount cached input before GPT-5), and errors
+cache best-effort; OpenAI's Batch API does not discount cached input before GPT-5) and Gemini's
+explicit ``cachedContent``, and errors
 come from ``batch_error_rate`` instead of the live fault rates.
 """
 
@@ -36,8 +37,8 @@ def error_draw(seed: int, custom_id: str, body: Any) -> float:
 def plan_line(engine: Engine, provider: Provider, custom_id: str, body: Any) -> Failure | Plan:
     """The outcome of one batch line: the plan of its answer, or the error it ends with."""
     if provider == "gemini":  # a Gemini line names its model beside the request (the batch's own)
-        model, request = body
-        call = wire_gemini.gemini_call(dict(request) if isinstance(request, dict) else request, model, False)
+        model, request = body  # the request may be the Failure of expanding its cachedContent
+        call = request if isinstance(request, Failure) else wire_gemini.gemini_call(dict(request), model, False)
     else:
         call = (calls.openai_call if provider == "openai" else calls.anthropic_call)(body)
     if isinstance(call, Failure):
@@ -58,6 +59,8 @@ def plan_line(engine: Engine, provider: Provider, custom_id: str, body: Any) -> 
         return Failure(500, "server_error", model=call.model)
     answer = engine.shaped_answer(provider, call, profile.name)  # tools and thinking, as live
     cache = engine.batch_cache(call, profile.name, profile.min_cacheable_tokens) if provider == "anthropic" else None
+    if call.cached_content_tokens:  # a Gemini line's explicit context cache is read as live
+        cache = CacheUsage(read=call.cached_content_tokens)
     engine.stats.usage(prompt_tokens, answer.output_tokens, cache.read if cache else 0)
     latency = plan_latency(profile, answer.output_tokens, 0.5)
     return Plan(call.model, profile, answer, prompt_tokens, cache or CacheUsage(), latency, "none", ALLOWED_UNLIMITED)

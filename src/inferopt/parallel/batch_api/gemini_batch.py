@@ -119,10 +119,11 @@ class GeminiBatch:
             path = f"/download/{gemini_wire.API_VERSION}/{output['responsesFile']}:download"
             response = await self._http.request("GET", path, batch_id, params={"alt": "media"})
             lines = [json.loads(raw) for raw in response.content.splitlines() if raw.strip()]
-            return [self._result(str(line.get("key")), line, model, emulated) for line in lines]
+            return [self._result(_key(line.get("key"), i), line, model, emulated) for i, line in enumerate(lines)]
+        entries = (output.get("inlinedResponses") or {}).get("inlinedResponses") or []
         return [
-            self._result(str((entry.get("metadata") or {}).get("key")), entry, model, emulated)
-            for entry in (output.get("inlinedResponses") or {}).get("inlinedResponses") or []
+            self._result(_key((entry.get("metadata") or {}).get("key"), i), entry, model, emulated)
+            for i, entry in enumerate(entries)
         ]
 
     def _result(self, custom_id: str, entry: dict[str, Any], model: str, emulated: bool) -> BatchItemResult:
@@ -152,6 +153,11 @@ def _inline(custom_id: str, request: ChatRequest) -> bytes:
         raise InferoptError("every batch item needs a non-empty custom_id")
     line = {"request": gemini_wire.encode_request(request), "metadata": {"key": custom_id}}
     return json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _key(key: Any, index: int) -> str:
+    """An answer's custom id: its request's key, else its position (answers come in input order)."""
+    return str(key) if key is not None else str(index)
 
 
 def _created_at(meta: dict[str, Any]) -> float:
