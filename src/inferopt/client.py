@@ -27,7 +27,7 @@ from inferopt.pricing.priced import Priced
 from inferopt.providers.base import Provider
 from inferopt.resolve import Resolved, Resolver, Route
 from inferopt.stack import build_stack, validate_stack
-from inferopt.types import ChatRequest, ChatResponse, Message, Model, StreamEvent
+from inferopt.types import ChatRequest, ChatResponse, Message, Model, StreamEvent, close_stream
 
 Prompt = str | Sequence[Message | Mapping[str, Any]] | ChatRequest
 T = TypeVar("T")
@@ -200,9 +200,7 @@ class AsyncClient:
             async for event in upstream:
                 yield event
         finally:
-            close = getattr(upstream, "aclose", None)  # async generators have it; a plain iterator may not
-            if close is not None:
-                await close()
+            await close_stream(upstream)
 
     async def embed(
         self, inputs: EmbedInputs, *, model: str | None = None, dimensions: int | None = None, **params: Any

@@ -262,3 +262,10 @@ class Model(Protocol):
     def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]: ...
 
     async def aclose(self) -> None: ...
+
+
+async def close_stream(stream: AsyncIterator[StreamEvent]) -> None:
+    """Close a stream early (its generator's ``finally`` runs now); a plain iterator has nothing to close."""
+    close = getattr(stream, "aclose", None)
+    if close is not None:
+        await close()

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 
 from inferopt.capabilities.policy import Action, Adapted, adapt
 from inferopt.capabilities.table import CapabilityTable
-from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent
+from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent, close_stream
 
 ADAPTED_OPTION = "capabilities_adapted"
 
@@ -44,9 +44,7 @@ class Capable:
                     annotate(event.response, adapted)
                 yield event
         finally:
-            close = getattr(upstream, "aclose", None)
-            if close is not None:
-                await close()
+            await close_stream(upstream)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

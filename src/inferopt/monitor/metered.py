@@ -28,7 +28,7 @@ from inferopt.errors import InvalidArgumentError, UnknownModelError, redact
 from inferopt.monitor.records import RequestRecord
 from inferopt.monitor.sink import BatchWriter, Sink, sink_from_url
 from inferopt.pricing import PriceCatalog, cost_of, default_catalog
-from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent, TextDelta, Usage
+from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent, TextDelta, Usage, close_stream
 
 # What the request path hands the writer: the record, the usage to price, a cost already known
 # (set by an inner layer) and the cache's own estimate of what a hit saved.
@@ -184,9 +184,7 @@ class Metered:
         finally:
             if not finished and not record.error:  # the caller stopped reading before the end
                 self._fail(record, GeneratorExit(), started)
-            close = getattr(upstream, "aclose", None)
-            if close is not None:
-                await close()
+            await close_stream(upstream)
 
     def flush(self) -> None:
         """Block until every record so far is written (tests, and before reading a report)."""

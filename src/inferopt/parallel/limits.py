@@ -32,7 +32,7 @@ from inferopt.parallel.adaptive import AdaptiveConcurrency
 from inferopt.parallel.limits_redis import Outage, backend_down, bounded_redis
 from inferopt.parallel.token_bucket import Bucket, RedisTokenBucket, TokenBucket
 from inferopt.tokens import count_request_tokens
-from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent
+from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent, close_stream
 
 log = logging.getLogger(__name__)
 ON_REDIS_DOWN = ("local", "closed")
@@ -221,9 +221,7 @@ class RateLimited:
             self._observe(limiter, error)
             raise
         finally:
-            close = getattr(upstream, "aclose", None)
-            if close is not None:
-                await close()
+            await close_stream(upstream)
             await self._settle(limiter, estimate, final, local)
         self._observe(limiter, None)
 

@@ -36,7 +36,7 @@ from typing import Any
 
 from inferopt.errors import InvalidArgumentError, ProviderError, ProviderProtocolError, RateLimitedError
 from inferopt.rescue import STALL_OPTION, Rescue, accepts_prefill, refuses_prefill
-from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent
+from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent, close_stream
 
 RATE_LIMITS_TO_CALLER = "rate_limits_to_caller"
 # A flex request whose caller falls back to the standard tier when OpenAI refuses it (batch run --plan).
@@ -227,9 +227,7 @@ class Retrying:
                         raise
                 await self._wait_or_raise(state, error, request)
             finally:
-                close = getattr(upstream, "aclose", None)
-                if close is not None:
-                    await close()
+                await close_stream(upstream)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

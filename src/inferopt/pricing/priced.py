@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterable
 from inferopt.errors import PricingError, ProviderError, UnknownModelError
 from inferopt.pricing.catalog import PriceCatalog
 from inferopt.pricing.cost import CostUnknownWarning, Tier, cost_of
-from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent, Usage
+from inferopt.types import ChatRequest, ChatResponse, Model, StreamDone, StreamEvent, Usage, close_stream
 
 _FREE = ("hit", "semantic_hit")
 
@@ -54,9 +54,7 @@ class Priced:
                 self.price(error.partial)
             raise
         finally:
-            close = getattr(upstream, "aclose", None)
-            if close is not None:
-                await close()
+            await close_stream(upstream)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -18,7 +18,7 @@ window error does fail over (the next target may have a larger window).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from inferopt.errors import (
@@ -35,7 +35,7 @@ from inferopt.parallel.retry import RATE_LIMITS_TO_CALLER
 from inferopt.rescue import STALL_OPTION
 from inferopt.routing.cooldowns import LocalCooldowns
 from inferopt.routing.routed import Attempt, RouteRecord, Targets
-from inferopt.types import ChatRequest, ChatResponse, Model, StreamEvent
+from inferopt.types import ChatRequest, ChatResponse, Model
 
 
 @dataclass(slots=True)
@@ -226,9 +226,3 @@ def attempt_error(exc: BaseException, target: str, timeout_s: float | None, what
     if isinstance(exc, TimeoutError):
         return ProviderTimeoutError(f"{what} within {timeout_s:g} s", model=target)
     return ProviderProtocolError("the stream ended before its first event", model=target)
-
-
-async def close_stream(stream: AsyncIterator[StreamEvent]) -> None:
-    close = getattr(stream, "aclose", None)
-    if close is not None:
-        await close()

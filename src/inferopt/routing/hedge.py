@@ -23,7 +23,7 @@ from inferopt.errors import AllAttemptsFailedError, ProviderError
 from inferopt.routing.attempts import TargetAttempts, attempt_error, deadline_passed, shortest, stops_failover
 from inferopt.routing.routed import Attempt, RouteRecord
 from inferopt.tokens import count_request_tokens
-from inferopt.types import ChatRequest, ChatResponse, StreamEvent, Usage
+from inferopt.types import ChatRequest, ChatResponse, StreamEvent, Usage, close_stream
 
 HEDGED_CANCELLED = "hedged_cancelled"
 _END = object()
@@ -44,9 +44,7 @@ class Pump:
         except Exception as exc:  # the upstream's error, raised to whoever reads next
             self._queue.put_nowait(exc)
         finally:
-            close = getattr(stream, "aclose", None)
-            if close is not None:
-                await close()
+            await close_stream(stream)
 
     def __aiter__(self) -> Pump:
         return self

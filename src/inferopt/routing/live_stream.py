@@ -20,14 +20,13 @@ from inferopt.rescue import Rescue, accepts_prefill, refuses_prefill
 from inferopt.routing.attempts import (
     TargetAttempts,
     attempt_error,
-    close_stream,
     deadline_passed,
     shortest,
     stops_failover,
 )
 from inferopt.routing.hedge import Race, first_event_hedged, hedged_reason
 from inferopt.routing.routed import RouteRecord
-from inferopt.types import ChatRequest, StreamDone, StreamEvent
+from inferopt.types import ChatRequest, StreamDone, StreamEvent, close_stream
 
 # A backstop over the provider's own stall bound (which fires first and keeps the partial answer).
 _STALL_MARGIN_S = 1.0
