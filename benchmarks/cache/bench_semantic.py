@@ -96,6 +96,23 @@ def dev_vectors(embedder: Embedder, texts: list[str], cache: Path) -> dict[str, 
     return vectors
 
 
+def bound_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The options every bound benchmark shares: the rates to bound, the embedder, the vector cache."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rates", type=float, nargs="+", default=[0.01, 0.02, 0.05, 0.1, 0.15])
+    parser.add_argument("--embedder", default="minilm", choices=[*MINILM_NAMES, "hashing"])
+    parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "bench_semantic")
+    return parser
+
+
+def dev_pairset(embedder_name: str, cache: Path) -> tuple[list[tuple[str, str, bool]], Embedder, PairSet]:
+    """The labelled dev pairs, the embedder and their vectors (cached in ``cache``): the bound benchmarks' inputs."""
+    pairs = read_pairs(DEV_PAIRS)
+    embedder = load_embedder(embedder_name)
+    texts = sorted({t for a, b, _ in pairs for t in (a, b)})
+    return pairs, embedder, PairSet.build(pairs, dev_vectors(embedder, texts, cache / f"quora_{embedder.name}.npz"))
+
+
 def index_recall(vectors: dict[str, Any], queries: list[str], lists: int = 312) -> None:
     """How often the clustered index finds what the exact scan finds, on real question vectors.
 
@@ -145,7 +162,11 @@ def quality_table(report: CalibrationReport) -> None:
         print(f"{name:<18}" + "".join(f"{f'{c.precision:.3f} / {c.recall:.3f}':>20}" for c in cells))
 
 
-async def false_hits(embedder: Embedder, calibrations: dict[str, Calibration | None]) -> None:
+async def false_hits(
+    embedder: Embedder, calibrations: dict[str, Calibration | None]
+) -> dict[str, tuple[int, int, int, int]]:
+    """Per cache: (adversarial hits, follow-up hits in context, follow-up alone on its own main
+    question, alone on another stored question); the table printed as it goes."""
     with open(ADVERSARIAL, newline="") as handle:
         adversarial = list(csv.DictReader(handle))
     conversations = [c for name in FOLLOW_UPS for c in json.loads((DATA / name).read_text())]
@@ -155,8 +176,9 @@ async def false_hits(embedder: Embedder, calibrations: dict[str, Calibration | N
     print(f"\n2) false hits: {len(adversarial)} adversarial pairs, {len(conversations)} follow-up questions")
     print("follow-up alone: sent without its history, i.e. a new question: hits on its own main question / on")
     print("another stored question (another conversation's main question: often a true paraphrase)")
-    print(f"{'cache':<34}{'adversarial':>12}{'follow-up in context':>22}{'follow-up alone':>17}")
+    print(f"{'cache':<58}{'adversarial':>12}{'follow-up in context':>22}{'follow-up alone':>17}")
     served: dict[str, list[tuple[str, str]]] = {}
+    counts = {}
     for label, cal in calibrations.items():
         hits = 0
         for row in adversarial:
@@ -175,11 +197,29 @@ async def false_hits(embedder: Embedder, calibrations: dict[str, Calibration | N
             other += found is not None and found.question != c["Main Query"]
             if found is not None:
                 served.setdefault(label, []).append((c["Follow-Up Query"], found.question))
-        print(f"{label:<34}{hits:>12}{in_context:>22}{f'{own} / {other}':>17}")
+        print(f"{label:<58}{hits:>12}{in_context:>22}{f'{own} / {other}':>17}", flush=True)
+        counts[label] = (hits, in_context, own, other)
     for label, hits_alone in served.items():  # to judge them: a true paraphrase, or a wrong answer?
         print(f"follow-ups alone served by {label}:")
         for follow_up, stored in hits_alone:
             print(f"  {follow_up!r} <- {stored!r}")
+    return counts
+
+
+def bound_calibrations(data: PairSet, embedder: str, rates: Sequence[float]) -> dict[str, Calibration | None]:
+    """The uncalibrated cache, the verifier at target precision 0.90, and the verifier at the false-hit
+    bound's threshold for each rate (the rule on all the pairs' out-of-fold scores, confidence 0.95)."""
+    verifier, oof, _ = fit_out_of_fold(data, np.arange(len(data.labels)), embedder=embedder, inner_folds=4, seed=0)
+    threshold = threshold_for(oof, data.labels, 0.9)
+    calibrations: dict[str, Calibration | None] = {
+        "cosine 0.977 + guards": None,
+        "calibrated verifier + guards": Calibration(embedder, threshold, verifier),
+    }
+    for rate in rates:
+        chosen = choose_threshold(oof, data.labels, rate)
+        label = f"bound {rate:.2f} (threshold {chosen.threshold:.3f}, {chosen.accepted} of the pairs)"
+        calibrations[label] = Calibration(embedder, chosen.threshold, verifier)
+    return calibrations
 
 
 async def quality(args: argparse.Namespace) -> CrossEncoder | None:
@@ -214,16 +254,7 @@ async def quality(args: argparse.Namespace) -> CrossEncoder | None:
     print(report.summary())
     quality_table(report)
     print(f"(cross-fitting and the final fit took {time.perf_counter() - start:.0f} s)")
-    data = PairSet.build(pairs, vectors)
-    verifier, oof, _ = fit_out_of_fold(data, np.arange(len(pairs)), embedder=embedder.name, inner_folds=4, seed=0)
-    threshold = threshold_for(oof, data.labels, 0.9)
-    calibrations: dict[str, Calibration | None] = {
-        "cosine 0.977 + guards": None,
-        "calibrated verifier + guards": Calibration(embedder.name, threshold, verifier),
-    }
-    for rate in (0.05, 0.10, 0.15):  # the false-hit bound's threshold, from all the pairs' out-of-fold scores
-        chosen = choose_threshold(oof, data.labels, rate).threshold
-        calibrations[f"bound {rate:.2f} (threshold {chosen:.3f})"] = Calibration(embedder.name, chosen, verifier)
+    calibrations = bound_calibrations(PairSet.build(pairs, vectors), embedder.name, (0.05, 0.10, 0.15))
     if reranking is not None:
         calibrations["calibrated re-ranker + guards"] = report.calibration
     await false_hits(embedder, calibrations)

@@ -12,34 +12,24 @@ per fold and pooled, and the recall (correct accepted / correct pairs).
 
 from __future__ import annotations
 
-import argparse
 import time
-from pathlib import Path
 
-from bench_semantic import DEV_PAIRS, ROOT, dev_vectors, load_embedder
+from bench_semantic import DEV_PAIRS, bound_parser, dev_pairset
 
 from inferopt.cache.semantic.calibrate_bound import bound_table, held_out_bound, trees_scorer
-from inferopt.cache.semantic.embedder import MINILM_NAMES
-from inferopt.cache.semantic.pairs import PairSet, read_pairs
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rates", type=float, nargs="+", default=[0.01, 0.02, 0.05, 0.1, 0.15])
+    parser = bound_parser(__doc__)
     parser.add_argument("--confidence", type=float, default=0.95)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--embedder", default="minilm", choices=[*MINILM_NAMES, "hashing"])
-    parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "bench_semantic")
     args = parser.parse_args()
     if not DEV_PAIRS.exists():
         print(f"skipped: {DEV_PAIRS} not present")
         return
     start = time.perf_counter()
-    pairs = read_pairs(DEV_PAIRS)
-    embedder = load_embedder(args.embedder)
-    texts = sorted({t for a, b, _ in pairs for t in (a, b)})
-    data = PairSet.build(pairs, dev_vectors(embedder, texts, args.cache / f"quora_{embedder.name}.npz"))
+    pairs, embedder, data = dev_pairset(args.embedder, args.cache)
     print(f"{len(pairs):,} pairs of {DEV_PAIRS.name}, embedder {embedder.name}, scorer: trees verifier + guards")
     rows = []
     for seed in args.seeds:

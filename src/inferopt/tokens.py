@@ -55,6 +55,10 @@ def _load(name: str, cache_dir: str) -> _Encoding | None:
         enc: _Encoding = tiktoken.get_encoding(name)
     except Exception:  # a corrupt file must not crash a request; fall back to the estimate
         return None
+    # The Python copy of the ranks (26 MB for o200k_base) is only read to pickle an encoding that is
+    # not in tiktoken's registry; this one is (it pickles by name), and the Rust core holds its own.
+    if getattr(enc, "_mergeable_ranks", None) is not None:
+        enc._mergeable_ranks = {}  # type: ignore[attr-defined]
     return enc
 
 

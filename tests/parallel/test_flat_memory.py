@@ -6,6 +6,9 @@ from pathlib import Path
 from inferopt.parallel.jobs.identity import PrefixSet, RowKeys
 from inferopt.parallel.jobs.ordered import in_index_order
 from inferopt.parallel.jobs.summary import LATENCY_SAMPLE, JobStats
+from inferopt.parallel.planner.predict import RowEstimate
+from inferopt.parallel.planner.repeats import Repeats
+from inferopt.parallel.planner.row_table import ABSENT, CACHE, PENDING, RowTable
 
 
 def test_records_in_any_order_come_out_in_index_order_through_spilled_runs_which_are_removed(tmp_path: Path) -> None:
@@ -41,3 +44,26 @@ def test_the_prefix_set_grows_and_says_what_it_held_already() -> None:
     values = [rng.getrandbits(64) for _ in range(5000)]
     assert all(prefixes.add(v) for v in values) and len(prefixes) == 5000
     assert not any(prefixes.add(v) for v in values[::7])
+
+
+def test_repeats_give_the_first_copy_and_hand_waiting_copies_its_answer_once() -> None:
+    repeats = Repeats()
+    assert repeats.first_of("k1", 0) is None and repeats.first_of("k2", 1) is None
+    assert repeats.first_of("k1", 5) == 0  # row 5 asks what row 0 asked
+    repeats.wait("k1", (5, "r5", "key5"))
+    assert repeats.answer_of("k1") is None
+    assert repeats.answered("k1", {"status": "ok", "answer": "yes"}) == [(5, "r5", "key5")]
+    assert repeats.answered("k1", {"status": "ok", "answer": "yes"}) == []  # handed on once
+    assert repeats.answer_of("k1") == {"status": "ok", "answer": "yes"}
+    repeats.close()
+
+
+def test_the_row_table_keeps_states_and_tokens_by_index_and_splits_usage_in_input_order() -> None:
+    table = RowTable()
+    for index, state in ((3, PENDING), (0, PENDING), (1, CACHE), (7, PENDING)):
+        table.add(RowEstimate(index, 10 * (index + 1), 2, 1), state)
+    assert table.state(2) == ABSENT and table.state(99) == ABSENT and table.count(PENDING) == 3
+    assert list(table.indexes(PENDING)) == [0, 3, 7]
+    head, tail = table.usage(PENDING, first=2)
+    assert (head.input_tokens, head.output_tokens, head.cache_read_tokens) == (10 + 40, 4, 2)
+    assert tail.input_tokens == 80 and table.estimate(3) == RowEstimate(3, 40, 2, 1)

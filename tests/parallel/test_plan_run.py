@@ -7,6 +7,7 @@ job's cost is the sum of its parts, each priced at its own tier.
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -90,7 +91,8 @@ def test_a_short_deadline_mixes_cache_flex_and_realtime_and_refused_flex_goes_re
 def test_a_batch_running_late_is_cancelled_and_its_unfinished_rows_answered_realtime_once(tmp_path: Path) -> None:
     with _emulator(batch_delay_s=30.0) as server:  # the batch would take 30 s; the deadline is 4 s
         _rows(tmp_path, 40)
-        err = _plan_run(server, tmp_path, "--deadline", "4s", "--batch-window", "3s", "--batch-typical", "1s")
+        late = ("--deadline", "4s", "--batch-window", "3s", "--batch-typical", "1s")
+        err = _plan_run(server, tmp_path, *late, "--flex-latency", "30")  # flex could not make it: realtime
         rows = _check_answered_once_and_priced_by_route(tmp_path, 40)
         routes = Counter(r["route"] for r in rows)
         billing = server.app.batches.billing  # type: ignore[union-attr]
@@ -98,6 +100,32 @@ def test_a_batch_running_late_is_cancelled_and_its_unfinished_rows_answered_real
         # the lines the batch ran before its cancel are paid once there; only the rest went realtime
         assert routes["batch"] == billing.openai_lines_answered and routes["realtime"] == 40 - routes["batch"]
         assert _chat_requests(server) == routes["realtime"]
+        assert "0 rows late" in err and "paid twice  0 rows" in err
+        assert f"{40 - routes['batch']} rows moved off a late or cancelled batch (0 to flex" in err
+
+
+def test_a_late_batch_moves_to_flex_when_flex_still_makes_the_deadline_and_refused_flex_goes_realtime(
+    tmp_path: Path,
+) -> None:
+    with _emulator(batch_delay_s=30.0, flex_refusal_rate=0.2, flex_latency_factor=3.0) as server:
+        _rows(tmp_path, 40)
+        err = _plan_run(
+            server, tmp_path, "--deadline", "8s", "--batch-window", "3s", "--batch-typical", "1s", "-c", "4",
+            "--latency", "0.05", "--flex-latency", "0.15", "--flex-refusal", "0.2",
+        )  # fmt: skip
+        rows = _check_answered_once_and_priced_by_route(tmp_path, 40)
+        routes = Counter(r["route"] for r in rows)
+        billing = server.app.batches.billing  # type: ignore[union-attr]
+        assert billing.openai_batches == 1 and "runs late" in err
+        # flex costs what the batch would have: the late rows went there, the refused ones on to realtime
+        moved = re.search(r"(\d+) rows moved off a late or cancelled batch \((\d+) to flex", err)
+        assert moved and int(moved.group(1)) == 40 - routes["batch"] and int(moved.group(2)) > 0
+        refused = server.stats_snapshot()["faults"].get("flex_refused", 0)
+        assert routes["flex"] > 0 and routes["flex"] + routes["realtime"] == 40 - routes["batch"]
+        assert routes["batch"] == billing.openai_lines_answered
+        assert refused > 0 and routes["realtime"] >= refused  # every refusal answered realtime
+        # upstream: one paid request per live row, plus the refused (unbilled) flex tries
+        assert _chat_requests(server) == routes["flex"] + routes["realtime"] + refused
         assert "0 rows late" in err and "paid twice  0 rows" in err
 
 
@@ -178,3 +206,31 @@ def test_the_predicted_cost_counts_prompt_cache_reads_of_a_long_shared_system_pr
     assert sum(r["usage"]["cache_read_tokens"] for r in rows) >= 39 * 1024  # each row after the first
     measured = sum(r["cost_usd"] for r in rows)
     assert abs(measured - json.loads(plan.stdout)["cost_usd"]) / measured < 0.05
+
+
+def test_killed_mid_run_the_rerun_sends_only_what_the_journal_lacks_and_copies_are_never_sent(tmp_path: Path) -> None:
+    with _emulator() as server:  # 0.05 s a request, 4 at a time: about 4 s for the 60 distinct rows
+        _rows(tmp_path, 80, repeats=20)
+        config = str(resume.config_for(server, tmp_path))
+        args = ("in.jsonl", "-o", "out.jsonl", "--config", config, "--plan", "--deadline", "1h")
+        flags = ("--template", "Classify: {text}", "--max-tokens", "5", "-c", "4", "--flex-refusal", "0")
+        first = resume.batch(tmp_path, *args, *flags, "--flex-latency", "0.05", "--latency", "0.05")
+        journal = tmp_path / "out.jsonl.journal"
+        deadline = time.monotonic() + 60
+        while resume.journal_records(journal) < 15 and time.monotonic() < deadline and first.poll() is None:
+            time.sleep(0.02)
+        first.send_signal(signal.SIGKILL)
+        first.communicate()
+        sent_first = _chat_requests(server)
+        done = {json.loads(line)["id"] for line in journal.read_text().splitlines()[1:] if line.endswith("}")}
+        assert 15 <= len(done) < 80
+        texts = {f"r{i}": i for i in range(60)} | {f"again{i}": i for i in range(20)}
+        answered_first = {texts[row_id] for row_id in done}  # distinct requests the first run answered
+        code, err = resume.finish(resume.batch(tmp_path, *args, *flags))
+        assert code == 0, err
+        assert "resuming" in err and "paid twice  0 rows" in err
+        rows = _check_answered_once_and_priced_by_route(tmp_path, 80)
+        assert Counter(r["route"] for r in rows)["cache"] >= 20  # the copies, answered from their first
+        # the rerun sent one request per distinct request the journal had no answer for, and nothing else
+        assert _chat_requests(server) - sent_first == 60 - len(answered_first)
+        assert sent_first <= len(answered_first) + 4  # the first run paid at most its 4 in-flight rows unrecorded

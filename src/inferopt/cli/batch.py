@@ -327,6 +327,7 @@ def run(
     plan = runner.prepare()  # a changed job stops here, before any request
     if planned is not None:
         planned.budget.spent_usd = runner.stats.earlier_cost_usd  # the budget is the job's, over every run
+        planned.earlier = plan.answered.values()  # a row repeating an answered one is answered from it
     if runner.journal.repaired:
         console.print(
             f"journal     repaired: cut a torn last line ({runner.journal.repaired} bytes of a write cut short) "

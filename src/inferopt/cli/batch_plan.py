@@ -178,7 +178,7 @@ def plan(
     if plan_path is not None:
         plan_path.write_text(json.dumps(document) + "\n")
     if as_json:
-        click.echo(json.dumps({k: v for k, v in document.items() if k != "rows_by_route"}))
+        click.echo(json.dumps(document))
     else:
         for line in job.lines():
             click.echo(line)

@@ -47,6 +47,25 @@ class Trees:
     def predict(self, x: Array) -> Array:
         return np.asarray(1.0 / (1.0 + np.exp(-self.raw(x))), dtype=np.float64)
 
+    def most_given(self, feature: int, values: Array) -> Array:
+        """For each of ``values``: the highest log-odds any row whose ``feature`` has that value can get,
+        whatever its other features (each tree's best leaf reachable with that one feature fixed).
+
+        An upper bound, so a row below it at a threshold is certainly below: what lets a lookup skip
+        the pair features of candidates whose cosine alone rules them out."""
+        trees, internal = self.features.shape
+        reach = np.zeros((len(values), trees, internal + 2**self.depth), dtype=bool)
+        reach[:, :, 0] = True
+        x = np.asarray(values, dtype=np.float64)[:, None]
+        for node in range(internal):
+            split, threshold = self.features[:, node], self.thresholds[:, node]
+            here = reach[:, :, node]
+            other = split != feature  # a split on another feature (or none): that side is open
+            reach[:, :, 2 * node + 1] = here & (other | (x <= threshold))
+            reach[:, :, 2 * node + 2] = here & (split >= 0) & (other | (x > threshold))  # no split: left only
+        leaves = np.where(reach[:, :, internal:], self.leaves[None, :, :], -np.inf)
+        return np.asarray(self.base + leaves.max(axis=2).sum(axis=1), dtype=np.float64)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "features": self.features.tolist(),

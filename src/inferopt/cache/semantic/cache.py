@@ -189,7 +189,10 @@ class SemanticCache:
         else:
             texts = [bucket.questions[item_id] for item_id, _ in candidates]
             vectors = np.stack([bucket.index.vector(item_id) for item_id, _ in candidates])
-            tree_scores = self.verifier.score_candidates(question, vector, texts, vectors)
+            # Alone, the trees decide: a candidate whose cosine rules it out is skipped unscored (the
+            # first stage). Stacked with a re-ranker, every candidate's tree score is needed.
+            at_least = threshold if self.reranker is None else None
+            tree_scores = self.verifier.score_candidates(question, vector, texts, vectors, at_least=at_least)
             if self.reranker is None:
                 scores = tree_scores.tolist()
             else:

@@ -59,15 +59,12 @@ class _List:
         keep = self.ids[: self.size] >= 0
         return self.vectors[: self.size][keep], self.ids[: self.size][keep]
 
-    def top(self, query: Vectors, k: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
-        """This list's ``k`` best (scores, ids), unordered."""
+    def scores(self, query: Vectors) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+        """Cosines of every row with ``query`` (removed rows: -inf) and their ids."""
         scores = self.vectors[: self.size] @ query
         ids = self.ids[: self.size]
         if self.dead:
             scores[ids < 0] = -np.inf
-        if len(scores) > k:
-            best = np.argpartition(scores, len(scores) - k)[len(scores) - k :]
-            return scores[best], ids[best]
         return scores, ids
 
 
@@ -186,14 +183,12 @@ class VectorIndex:
             near = self._centroids @ query
             chosen = np.argpartition(near, len(near) - self.probe)[len(near) - self.probe :]
             scanned = [self._lists[i] for i in chosen.tolist()]
-        found = [block.top(query, k) for block in scanned if block.size > block.dead]
+        found = [block.scores(query) for block in scanned if block.size > block.dead]
         if not found:
             return []
-        scores = np.concatenate([f[0] for f in found])
+        scores = np.concatenate([f[0] for f in found])  # one selection over the scanned rows: ~8k at 100k
         ids = np.concatenate([f[1] for f in found])
-        keep = ids >= 0
-        scores, ids = scores[keep], ids[keep]
         k = min(k, len(scores))
         best = np.argpartition(scores, len(scores) - k)[len(scores) - k :]
         best = best[np.argsort(-scores[best], kind="stable")]
-        return [(int(ids[i]), float(scores[i])) for i in best]
+        return [(int(ids[i]), float(scores[i])) for i in best if ids[i] >= 0]

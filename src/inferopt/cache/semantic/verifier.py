@@ -43,6 +43,29 @@ class PairVerifier:
 
     def __post_init__(self) -> None:
         self.unseen_idf = max(self.idf.values(), default=0.0)  # once, not per lookup (~15k words)
+        self._cosine_cuts: Array | None = None
+        self._cosine_most: Array | None = None
+        self.last_scored = 0  # candidates whose features the last score_candidates computed (inspection)
+
+    def could_reach(self, cosines: Array, threshold: float) -> npt.NDArray[np.bool_]:
+        """Which candidates' scores can reach ``threshold`` at all, from their cosine alone.
+
+        The first stage of a lookup: the trees' best log-odds with the cosine fixed and every other
+        feature free (:meth:`Trees.most_given`) is an upper bound, so a candidate below it is
+        certainly rejected and its word features (the costly part) need not be computed. The bound
+        is piecewise constant between the trees' cosine cuts: tabulated once."""
+        if self._cosine_cuts is None or self._cosine_most is None:
+            column = FEATURE_NAMES.index("cosine")
+            cuts = np.unique(self.trees.thresholds[self.trees.features == column])
+            values = np.append(cuts, (cuts[-1] if len(cuts) else 0.0) + 1.0)  # x <= cuts[i], and above them all
+            self._cosine_cuts, self._cosine_most = cuts, self.trees.most_given(column, values)
+        if threshold <= 0.0:
+            return np.ones(len(cosines), dtype=bool)
+        if threshold >= 1.0:
+            return np.zeros(len(cosines), dtype=bool)
+        needed = np.log(threshold / (1.0 - threshold)) - 1e-9  # predict() >= threshold <=> log-odds >= this
+        most = self._cosine_most[np.searchsorted(self._cosine_cuts, np.asarray(cosines, dtype=np.float64))]
+        return np.asarray(most >= needed)
 
     def score_features(self, features: Array) -> Array:
         return self.trees.predict(features)
@@ -53,11 +76,22 @@ class PairVerifier:
         vector: npt.NDArray[np.float32],
         candidates: Sequence[str],
         vectors: npt.NDArray[np.float32],
+        *,
+        at_least: float | None = None,
     ) -> Array:
-        """Scores of each candidate question (rows of ``vectors``: their unit vectors) for ``question``."""
-        cosines = (vectors @ vector).tolist()
-        pairs = [(question, c) for c in candidates]
-        return self.score_features(feature_matrix(pairs, cosines, self.idf, self.unseen_idf))
+        """Scores of each candidate question (rows of ``vectors``: their unit vectors) for ``question``.
+
+        With ``at_least``: a candidate whose cosine rules out that score (:meth:`could_reach`) is
+        given -inf without computing its features; the others' scores are the same."""
+        cosines = (vectors @ vector).astype(np.float64)
+        scores = np.full(len(candidates), -np.inf)
+        scored = np.ones(len(candidates), dtype=bool) if at_least is None else self.could_reach(cosines, at_least)
+        self.last_scored = int(scored.sum())
+        if scored.any():
+            pairs = [(question, c) for c, keep in zip(candidates, scored, strict=True) if keep]
+            features = feature_matrix(pairs, cosines[scored].tolist(), self.idf, self.unseen_idf)
+            scores[scored] = self.score_features(features)
+        return scores
 
     def score(self, a: str, b: str, va: npt.NDArray[np.float32], vb: npt.NDArray[np.float32]) -> float:
         return float(self.score_candidates(a, va, [b], vb[None, :])[0])

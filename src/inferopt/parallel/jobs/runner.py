@@ -32,7 +32,12 @@ __all__ = ["BatchRunner", "JobPaths", "RemoteEngine", "error_record", "invalid_r
 
 
 class RemoteEngine(Protocol):
-    """Runs rows elsewhere (e.g. Ray) and yields their finished records."""
+    """Runs rows elsewhere (e.g. Ray) and yields their finished records.
+
+    ``rows`` may be read more than once (each read parses the input again). An engine whose records
+    all carry their row's identity says so with a true ``identifies_records`` attribute, so the
+    runner does not hold the rows it hands on until their records come.
+    """
 
     def results(self, rows: Iterable[Row]) -> AsyncIterator[dict[str, Any]]: ...
 
@@ -49,6 +54,16 @@ class JobPaths:
     @property
     def errors(self) -> Path:
         return self.output.with_name(self.output.stem + ".errors.jsonl")
+
+
+class _Rereadable:
+    """An iterable whose every iteration starts again (the rows, read from the input once more)."""
+
+    def __init__(self, rows: Callable[[], Iterator[Row]]) -> None:
+        self._rows = rows
+
+    def __iter__(self) -> Iterator[Row]:
+        return self._rows()
 
 
 class BatchRunner:
@@ -117,9 +132,10 @@ class BatchRunner:
         return plan
 
     def _pending(self, plan: JobPlan) -> Iterator[Row]:
+        hold = self.engine is not None and not getattr(self.engine, "identifies_records", False)
         for row in self._rows():
             if row.key not in plan.answered:
-                if self.engine is not None:
+                if hold:
                     self._sent[row.index] = row
                 yield row
 
@@ -160,7 +176,7 @@ class BatchRunner:
                 row.request.options["on_retry"] = self._on_retry
                 yield row.request
 
-        rows = self._before_deadline(self._pending(plan), started)
+        rows = _Rereadable(lambda: self._before_deadline(self._pending(plan), started))
         results = self._results(requests, pending) if self.engine is None else self.engine.results(rows)
         try:
             async for record in results:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 
 from inferopt.parallel.planner.model import PlannedJob, Share
 from inferopt.parallel.planner.predict import Rates, RowEstimate
+from inferopt.parallel.planner.row_table import CACHE, COPY, PENDING, RowTable
+from inferopt.types import Usage
 
 # The token buckets sustain 98% of a limit (docs/parallel.md); plan on that, bound it by the full rate.
 _SUSTAINED = 0.98
@@ -58,48 +60,56 @@ def allocate(
     budget_usd: float | None = None,
 ) -> PlannedJob:
     """The plan for ``rows`` (``cached`` holds the indexes the exact cache answers)."""
-    hits = [r for r in rows if r.index in cached]
-    pending = [r for r in rows if r.index not in cached]
-    shares = [Share("cache", len(hits), 0.0, 0.0, 0.0, 0.0)]
+    table = RowTable()
+    for row in rows:
+        table.add(row, CACHE if row.index in cached else PENDING)
+    return allocate_table(table, rates, capacity, deadline_s, budget_usd)
+
+
+def allocate_table(
+    table: RowTable, rates: Rates, capacity: Capacity, deadline_s: float, budget_usd: float | None = None
+) -> PlannedJob:
+    """The plan for a scanned job: its cache hits and copies free, its pending rows by the deadline.
+
+    The flex share is the first ``rows("flex")`` pending rows in input order, the rest realtime.
+    """
+    n = table.count(PENDING)
+    pending, _ = table.usage(PENDING)
+    free = table.usage(CACHE)[0] + table.usage(COPY)[0]
+    shares = [Share("cache", table.count(CACHE, COPY), 0.0, 0.0, 0.0, 0.0)]
     warnings: list[str] = []
-    by_route: dict[str, list[int]] = {"cache": [r.index for r in hits]}
-    if pending and rates.batch and deadline_s >= capacity.batch_window_s:
+    if n and rates.batch and deadline_s >= capacity.batch_window_s:
         typical = min(capacity.batch_typical_s, capacity.batch_window_s)
-        shares.append(
-            Share("batch", len(pending), rates.total(pending, "batch"), typical, typical / 2, capacity.batch_window_s)
-        )
-        by_route["batch"] = [r.index for r in pending]
-    elif pending:
-        tokens = sum(r.input_tokens + r.output_tokens for r in pending) / len(pending)
-        live = capacity.rows_per_s(tokens, capacity.latency_s)
-        flex = capacity.rows_per_s(tokens, capacity.flex_latency_s) * (1 - capacity.flex_refusal)
-        n_flex = _flex_rows(len(pending), live, flex, deadline_s * capacity.safety) if rates.flex else 0
-        on_flex, live_rows = pending[:n_flex], pending[n_flex:]
-        finish = n_flex / flex + len(live_rows) / live if n_flex else len(live_rows) / live
+        cost = rates.cost(_uncached(pending), "batch")
+        shares.append(Share("batch", n, cost, typical, typical / 2, capacity.batch_window_s))
+    elif n:
+        live = capacity.rows_per_s(pending.total_tokens / n, capacity.latency_s)
+        flex = capacity.rows_per_s(pending.total_tokens / n, capacity.flex_latency_s) * (1 - capacity.flex_refusal)
+        n_flex = flex_rows(n, live, flex, deadline_s * capacity.safety, capacity.flex_latency_s) if rates.flex else 0
+        on_flex, on_live = table.usage(PENDING, first=n_flex)
+        finish = n_flex / flex + (n - n_flex) / live
         low, high = finish * _SUSTAINED * (1 - capacity.spread), finish * (1 + capacity.spread)
-        for route, part in (("flex", on_flex), ("realtime", live_rows)):
-            if part:
-                cost = rates.total(part, route)
-                if route == "flex":  # a refused flex request is answered realtime, at the standard price
-                    refused = capacity.flex_refusal
-                    cost = cost * (1 - refused) + rates.total(part, "realtime") * refused
-                shares.append(Share(route, len(part), cost, finish, low, high))
-                by_route[route] = [r.index for r in part]
+        if n_flex:  # a refused flex request is answered realtime, at the standard price
+            refused = capacity.flex_refusal
+            cost = rates.cost(on_flex, "flex") * (1 - refused) + rates.cost(on_flex, "realtime") * refused
+            shares.append(Share("flex", n_flex, cost, finish, low, high))
+        if n - n_flex:
+            shares.append(Share("realtime", n - n_flex, rates.cost(on_live, "realtime"), finish, low, high))
         if finish > deadline_s:
             warnings.append(
-                f"cannot finish by the deadline: {len(pending)} rows need about {finish / 3600:.2f} h at "
+                f"cannot finish by the deadline: {n} rows need about {finish / 3600:.2f} h at "
                 f"{live * 60:.0f} rows/min; raise --rpm/--tpm/--concurrency or allow a later --deadline"
             )
+    everything = pending + free
     plan = PlannedJob(
         rates.model,
-        len(rows),
+        n + table.count(CACHE, COPY),
         deadline_s,
         budget_usd,
         tuple(shares),
-        realtime_only_usd=rates.total(rows, "realtime"),
-        batch_only_usd=rates.total(rows, "batch") if rates.batch else None,
+        realtime_only_usd=rates.cost(everything, "realtime"),
+        batch_only_usd=rates.cost(_uncached(everything), "batch") if rates.batch else None,
         warnings=tuple(warnings),
-        rows_by_route=by_route,
     )
     if budget_usd is not None and plan.cost_usd > budget_usd:
         over = f"predicted ${plan.cost_usd:.4f} exceeds --budget ${budget_usd:g}"
@@ -108,8 +118,16 @@ def allocate(
     return plan
 
 
-def _flex_rows(n: int, live: float, flex: float, time_s: float) -> int:
-    """The most of ``n`` rows flex can take so that ``flex_rows/flex + rest/live`` fits in ``time_s``."""
+def _uncached(usage: Usage) -> Usage:
+    """Batch lines read no prompt cache (``RowEstimate.usage_on``)."""
+    return Usage(usage.input_tokens, usage.output_tokens)
+
+
+def flex_rows(n: int, live: float, flex: float, time_s: float, flex_latency_s: float = 0.0) -> int:
+    """The most of ``n`` rows flex can take so that ``flex_rows/flex + rest/live`` fits in ``time_s``
+    (none when a single flex request, ``flex_latency_s``, would not)."""
+    if time_s < flex_latency_s:
+        return 0
     if n / flex <= time_s:
         return n
     if flex >= live:

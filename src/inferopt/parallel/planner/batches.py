@@ -1,4 +1,4 @@
-"""The Batch API share of a planned job: submitted once, watched, moved to realtime when it runs late.
+"""The Batch API share of a planned job: submitted once, watched, moved to flex or realtime when it runs late.
 
 The job (one or more provider batches, split over the provider's limits by ``BatchJobs``) is
 recorded in the run's :class:`PlanState` under the id it will have *before* it is submitted, and
@@ -7,11 +7,13 @@ the same provider batches on its rerun instead of paying for the rows again.
 
 While it runs, every poll asks whether it is late: whether its finish, predicted from its progress
 (the provider's window while it shows none), passes the deadline at a moment when the rows it has
-not answered could still be answered live by the deadline. A late job is cancelled; once the
-provider has ended it, its answered rows are kept and the rest (cancelled, errored, never run) go
-to the live pool. A provider that takes longer than ``cancel_grace_s`` to end a cancelled batch
-gets its rows sent live anyway; a row that the batch then answers too is written once and its
-second cost counted (``PlanRun.paid_twice``), never hidden.
+not answered could still be answered live by the deadline: on flex (the batch's half price) while
+flex can make it, else realtime. A late job is cancelled; once the provider has ended it, its
+answered rows are kept and the rest (cancelled, errored, never run) go to the live pool, which
+sends them on flex as far as the time left allows and the rest realtime (``PlanEngine``). A
+provider that takes longer than ``cancel_grace_s`` to end a cancelled batch gets its rows sent
+live anyway; a row that the batch then answers too is written once and its second cost counted
+(``PlanRun.paid_twice``), never hidden.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from inferopt.parallel.planner.budget import Budget
 from inferopt.parallel.planner.live import Emit
 
 Move = Callable[[list[Row]], Awaitable[None]]
+Way = tuple[float, float]  # a live way's rows a second and one request's latency (seconds)
 
 
 class BatchShare:
@@ -38,8 +41,9 @@ class BatchShare:
         model: str,
         budget: Budget,
         deadline_s: float,
-        live_rows_per_s: float,
+        live: Way,
         window_s: float,
+        flex: Way = (0.0, 0.0),
         clock: Callable[[], float],
         epoch: float,
         poll_s: float = 10.0,
@@ -52,7 +56,8 @@ class BatchShare:
         self.model = model
         self.budget = budget
         self.deadline_s = deadline_s
-        self.live_rows_per_s = live_rows_per_s
+        self.live = live
+        self.flex = flex  # rate 0: the model has no flex tier
         self.window_s = window_s
         self.clock = clock  # seconds since the job started (across runs)
         self.epoch = epoch  # the Unix time it started
@@ -105,7 +110,7 @@ class BatchShare:
                 left = status.total - status.succeeded - status.failed
                 self._say(
                     f"batch       {job.id} runs late (predicted {self.predicted_finish_s:.0f}s, deadline "
-                    f"{self.deadline_s:.0f}s): cancelling it; its {left} unanswered rows go realtime"
+                    f"{self.deadline_s:.0f}s): cancelling it; its {left} unanswered rows go live"
                 )
                 await self.jobs.cancel(job)
                 self.cancelled, cancelled_at = True, now
@@ -130,7 +135,7 @@ class BatchShare:
         self.predicted_finish_s = None
         if unanswered:
             self.moved += len(unanswered)
-            self._say(f"batch       {job.id} ended; {len(unanswered)} rows it did not answer go realtime")
+            self._say(f"batch       {job.id} ended; {len(unanswered)} rows it did not answer go live")
             await move(unanswered)
 
     def _predicted(self, status: JobStatus, since: float, now: float) -> float:
@@ -140,14 +145,18 @@ class BatchShare:
         return since + (now - since) / done
 
     def _late(self, status: JobStatus, now: float) -> bool:
-        """Its predicted finish passes the deadline, live would answer its rows sooner, and live needs the
-        time left (so a batch is given every moment it can be, and never cancelled for a slower way)."""
+        """Its predicted finish passes the deadline, and this is the last moment a live way, faster than
+        the batch, can still answer its rows by the deadline: flex (the batch's price) while it can,
+        else realtime. So a batch is given every moment it can be, and never cancelled for a slower way."""
         predicted = self.predicted_finish_s or 0.0
         if predicted <= self.deadline_s:
             return False
         left = status.total - status.succeeded - status.failed
-        live_s = left / self.live_rows_per_s if self.live_rows_per_s > 0 else float("inf")
-        return now + live_s < predicted and now + live_s + 2 * self.poll_s >= self.deadline_s * self.safety
+        for rate, latency_s in (self.flex, self.live):
+            live_s = max(left / rate, latency_s) if rate > 0 else float("inf")
+            if now + live_s < predicted and now + live_s + 2 * self.poll_s >= self.deadline_s * self.safety:
+                return True
+        return False
 
     def _say(self, line: str) -> None:
         if self.on_status is not None:

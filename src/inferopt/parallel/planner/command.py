@@ -7,10 +7,11 @@ from pathlib import Path
 
 from inferopt.client import AsyncClient
 from inferopt.parallel.jobs.rows import JobSpec, Row, read_rows
-from inferopt.parallel.planner.allocate import Capacity, allocate
+from inferopt.parallel.planner.allocate import Capacity, allocate_table
 from inferopt.parallel.planner.model import PlannedJob
-from inferopt.parallel.planner.predict import Rates, estimate_rows
-from inferopt.parallel.planner.probe import cached_rows
+from inferopt.parallel.planner.predict import Estimator, Rates
+from inferopt.parallel.planner.probe import CacheProbe
+from inferopt.parallel.planner.scan import scan_rows
 
 
 def plan_file(
@@ -23,16 +24,15 @@ def plan_file(
     cache_url: str | None = None,
     cache_policy: str = "all",
 ) -> PlannedJob:
-    """The plan of the job ``input_path`` holds: malformed lines are left out, as ``batch run`` does."""
+    """The plan of the job ``input_path`` holds: malformed lines are left out, as ``batch run`` does.
+
+    The rows are read one at a time (``scan.py``), so a million-row input is planned in flat memory.
+    """
     route = client.resolve(spec.model)
-    rows = [(r.index, r.request) for r in read_rows(input_path, spec, route.requested) if isinstance(r, Row)]
-    cached = asyncio.run(cached_rows(cache_url, rows, route.model, cache_policy))  # repeats, and --cache hits
+    rows = (r for r in read_rows(input_path, spec, route.requested) if isinstance(r, Row))
     rates = Rates.for_model(route.model, client.catalog)
-    return allocate(
-        estimate_rows(rows, route.model, answer_tokens=capacity.answer_tokens, prompt_cache=rates.prompt_cache),
-        cached,
-        rates,
-        capacity,
-        deadline_s,
-        budget_usd,
-    )
+    estimator = Estimator(route.model, answer_tokens=capacity.answer_tokens, prompt_cache=rates.prompt_cache)
+    probe = CacheProbe(cache_url, route.model, cache_policy) if cache_url else None
+    scan = asyncio.run(scan_rows(rows, estimator, probe))  # repeats and --cache hits are free
+    scan.repeats.close()
+    return allocate_table(scan.table, rates, capacity, deadline_s, budget_usd)

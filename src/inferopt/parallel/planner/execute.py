@@ -2,44 +2,54 @@
 
 :class:`PlanEngine` is a runner engine (``BatchRunner(engine=...)``), so the journal, the row
 identities, resuming after ``kill -9`` and the output in input order are the runner's, unchanged.
-The runner hands it the rows still to answer; it
+The runner hands it the rows still to answer, as an iterable it may read more than once (each read
+parses the input again), and it keeps no row in memory longer than it must:
 
-1. folds repeats: a row asking what an earlier row asks is answered by that row's answer (written
-   as a cache hit, cost 0), never sent;
-2. looks the rest up in ``--cache`` before anything is sent: hits go through the client, whose
-   cache layer answers them (no upstream request);
-3. plans the rest with the time left to the deadline (``allocate``) and sends each share its way:
-   a provider batch (:class:`BatchShare`), flex and realtime (:class:`LivePool`); a late batch and
-   refused flex rows move to realtime while the job runs;
-4. yields one journal record per row (``route`` says how it was answered) and reports progress:
-   rows done, cost so far, the predicted finish.
+1. a first pass (``scan.py``) gives each row a state in a :class:`RowTable` (14 bytes a row):
+   a **copy** of an earlier row's request (answered by that row's answer, written as a cache hit at
+   $0, never sent; ``repeats.py`` keeps what that takes on disk), **resumed** (held by a Batch API
+   job an earlier run submitted), **cache** (``--cache`` holds it: it goes through the client, whose
+   cache layer answers it) or **pending**;
+2. the pending rows are planned with the time left to the deadline (``allocate_table``);
+3. a second pass sends each row its way: flex, realtime and cache rows into the :class:`LivePool`
+   (which takes rows only as fast as its workers do), batch rows into a :class:`BatchShare`. A late
+   batch's unanswered rows move to flex as far as the time left allows and the rest to realtime;
+   refused flex rows move to realtime;
+4. one journal record per row (``route`` says how it was answered), and progress: rows done, cost
+   so far, the predicted finish.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
 from inferopt.client import AsyncClient
 from inferopt.parallel.batch_api import BatchAPI, BatchJob, BatchJobs, JobStore
-from inferopt.parallel.jobs.records import error_record, identify, ok_record
+from inferopt.parallel.jobs.records import error_record, ok_record
 from inferopt.parallel.jobs.rows import Row
-from inferopt.parallel.planner.allocate import Capacity, allocate
+from inferopt.parallel.planner.allocate import Capacity, allocate_table, flex_rows
 from inferopt.parallel.planner.batches import BatchShare
 from inferopt.parallel.planner.budget import Budget
 from inferopt.parallel.planner.live import LivePool, Outcome
 from inferopt.parallel.planner.model import PlannedJob
-from inferopt.parallel.planner.predict import Rates, RowEstimate, estimate_rows
-from inferopt.parallel.planner.probe import cached_rows
+from inferopt.parallel.planner.predict import Estimator, Rates
+from inferopt.parallel.planner.probe import CacheProbe
+from inferopt.parallel.planner.repeats import Copy, Repeats
+from inferopt.parallel.planner.row_table import CACHE, COPY, PENDING, RESUMED, RowTable
 from inferopt.parallel.planner.run_tally import PlanRun
+from inferopt.parallel.planner.scan import scan_rows
 from inferopt.parallel.planner.state import PlanState
 from inferopt.types import ChatResponse
 
 
 class PlanEngine:
+    identifies_records = True  # every record names its row: the runner need not hold the rows it hands on
+
     def __init__(
         self,
         client: AsyncClient,
@@ -80,8 +90,11 @@ class PlanEngine:
         self._clock = clock
         self.plan: PlannedJob | None = None
         self.tally = PlanRun(deadline_s=deadline_s)
-        self._estimates: dict[str, RowEstimate] = {}
-        self._copies: dict[str, list[Row]] = {}
+        self.table = RowTable()
+        self._repeats: Repeats | None = None
+        self._estimator = Estimator(model, answer_tokens=capacity.answer_tokens, prompt_cache=self.rates.prompt_cache)
+        self._live_rate = self._flex_rate = 0.0
+        self.earlier: Iterable[dict[str, Any]] = ()  # the records of rows earlier runs answered (the runner's)
         self._records: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
 
     def elapsed(self) -> float:
@@ -89,37 +102,36 @@ class PlanEngine:
         return self._clock() - self.state.started_at
 
     async def results(self, rows: Iterable[Row]) -> AsyncIterator[dict[str, Any]]:
-        unique = self._fold_repeats(list(rows))
-        self.tally.total = len(unique) + sum(len(c) for c in self._copies.values())
-        if not unique:
-            return
         fresh_job = not self.state.path.exists()
-        resumed, fresh = self._resumed_batches(unique)
-        estimates = estimate_rows(
-            ((i, row.request) for i, row in enumerate(fresh)),
-            self.model,
-            answer_tokens=self.capacity.answer_tokens,
-            prompt_cache=self.rates.prompt_cache,
-        )
-        for row, estimate in zip(fresh, estimates, strict=True):
-            self._estimates[row.key] = estimate
-        hits: set[int] = set()
-        if self.cache_url:
-            pairs = [(i, row.request) for i, row in enumerate(fresh)]
-            hits = await cached_rows(self.cache_url, pairs, self.model, self.cache_policy)
-        if fresh_job:  # the deadline counts from the first run's first request, not its tokenizer load
-            self.state.started_at = self._clock()
-        self.state.save()
-        remaining = self.deadline_s if fresh_job else self.deadline_s - self.elapsed()
-        self.plan = allocate(estimates, hits, self.rates, self.capacity, remaining, self.budget.limit_usd)
-        routes = {route: [fresh[i] for i in indexes] for route, indexes in self.plan.rows_by_route.items()}
-        self._say(self._plan_line(routes, resumed))
+        jobs = [job for job in map(self.store.find, self.state.job_ids) if job is not None]  # None: never sent
+        held = {custom_id: n for n, job in enumerate(jobs) for custom_id in job.custom_ids}
+        probe = CacheProbe(self.cache_url, self.model, self.cache_policy) if self.cache_url else None
+        scan = await scan_rows(rows, self._estimator, probe, held, self.earlier)  # the first pass
+        self.table, self._repeats = scan.table, scan.repeats
+        try:
+            self.tally.total = scan.rows
+            if not scan.rows:
+                return
+            if fresh_job:  # the deadline counts from the first run's first request, not its tokenizer load
+                self.state.started_at = self._clock()
+            self.state.job_ids = [job.id for n, job in enumerate(jobs) if scan.resumed[n]]
+            self.state.save()
+            remaining = self.deadline_s if fresh_job else self.deadline_s - self.elapsed()
+            self.plan = allocate_table(self.table, self.rates, self.capacity, remaining, self.budget.limit_usd)
+            self._rates_live()
+            self._say(self._plan_line(jobs, scan.resumed))
+            async for record in self._execute(rows, jobs, held):
+                yield record
+        finally:
+            scan.repeats.close()
+
+    async def _execute(
+        self, rows: Iterable[Row], jobs: list[BatchJob], held: dict[str, int]
+    ) -> AsyncIterator[dict[str, Any]]:
         pool = LivePool(
             self.client, concurrency=self.capacity.concurrency, budget=self.budget, price=self._price, emit=self.emit
         )
-        for route in ("flex", "realtime", "cache"):
-            await pool.put(routes.get(route, []), route)
-        tasks = [asyncio.ensure_future(self._drive(pool, resumed, routes.get("batch", [])))]
+        tasks = [asyncio.ensure_future(self._drive(pool, rows, jobs, held))]
         tasks.append(asyncio.ensure_future(self._report(pool)))
         try:
             while (record := await self._records.get()) is not None:
@@ -134,9 +146,11 @@ class PlanEngine:
         if not self.tally.held:
             self.state.remove()
 
-    async def _drive(self, pool: LivePool, resumed: list[tuple[BatchJob, list[Row]]], to_batch: list[Row]) -> None:
-        """Run the live pool and every batch share until all are done, then end the record stream."""
-        try:
+    async def _drive(self, pool: LivePool, rows: Iterable[Row], jobs: list[BatchJob], held: dict[str, int]) -> None:
+        """Run the live pool, the second pass and every batch share until all are done, then end the records."""
+
+        async def send_then_close() -> None:
+            to_batch, parts = await self._send(pool, rows, len(jobs), held)
             shares: list[Any] = []
             if to_batch and self.batch_api is not None:
                 share = self._share()
@@ -146,35 +160,76 @@ class PlanEngine:
                     self.state.job_ids.append(share.job_id(kept))
                     self.state.save()  # before submitting: a rerun adopts this job, never pays twice
                     shares.append(share.run(kept, None, reserved, self.emit, self._mover(pool)))
-            for job, part in resumed:
-                share = self._share()
-                shares.append(share.run(part, job, 0.0, self.emit, self._mover(pool)))
+            for job, part in zip(jobs, parts, strict=True):
+                if part:
+                    shares.append(self._share().run(part, job, 0.0, self.emit, self._mover(pool)))
+            await asyncio.gather(*shares)
+            await pool.close()
 
-            async def batches_then_close() -> None:
-                await asyncio.gather(*shares)
-                await pool.close()
-
-            await asyncio.gather(pool.run(), batches_then_close())
+        try:
+            await asyncio.gather(pool.run(), send_then_close())
         finally:
             self._records.put_nowait(None)
 
+    async def _send(
+        self, pool: LivePool, rows: Iterable[Row], n_jobs: int, held: dict[str, int]
+    ) -> tuple[list[Row], list[list[Row]]]:
+        """The second pass: live rows into the pool as it takes them; the batch and resumed rows, returned."""
+        assert self.plan is not None
+        to_batch: list[Row] = []
+        parts: list[list[Row]] = [[] for _ in range(n_jobs)]
+        by_batch = self.plan.rows("batch") > 0
+        flex_left = self.plan.rows("flex")
+        for row in rows:
+            state = self.table.state(row.index)
+            if state == COPY:
+                self._copy(row)
+            elif state == RESUMED:
+                parts[held[row.key]].append(row)
+            elif state == CACHE:
+                await pool.put([row], "cache")
+            elif state == PENDING and by_batch:
+                to_batch.append(row)
+            elif state == PENDING:
+                await pool.put([row], "flex" if flex_left > 0 else "realtime")
+                flex_left -= 1
+        return to_batch, parts
+
     def _mover(self, pool: LivePool) -> Callable[[list[Row]], Any]:
+        """Rows off a late or ended batch: on flex as far as the time left allows, the rest realtime."""
+
         async def move(rows: list[Row]) -> None:
+            queued_s = pool.waiting / self._live_rate if self._live_rate > 0 else 0.0
+            left_s = self.deadline_s * self.capacity.safety - self.elapsed() - queued_s
+            n_flex = 0
+            if self.rates.flex and self._flex_rate > 0 and left_s > 0:
+                n_flex = flex_rows(len(rows), self._live_rate, self._flex_rate, left_s, self.capacity.flex_latency_s)
             self.tally.moved += len(rows)
-            await pool.put(rows, "realtime")
+            self.tally.moved_to_flex += n_flex
+            await pool.put(rows[n_flex:], "realtime", front=True)
+            await pool.put(rows[:n_flex], "flex", front=True)
 
         return move
 
+    def _rates_live(self) -> None:
+        """Rows a second realtime and on flex (refusals taken off), for the average row of this run."""
+        usage = self.table.usage(PENDING)[0] + self.table.usage(RESUMED)[0]
+        rows = self.table.count(PENDING, RESUMED)
+        tokens = usage.total_tokens / rows if rows else 0.0
+        self._live_rate = self.capacity.rows_per_s(tokens, self.capacity.latency_s)
+        if self.rates.flex:
+            flex = self.capacity.rows_per_s(tokens, self.capacity.flex_latency_s)
+            self._flex_rate = flex * (1 - self.capacity.flex_refusal)
+
     def _share(self) -> BatchShare:
         assert self.batch_api is not None
-        tokens = [e.input_tokens + e.output_tokens for e in self._estimates.values()]
-        live = self.capacity.rows_per_s(sum(tokens) / len(tokens) if tokens else 0.0, self.capacity.latency_s)
         share = BatchShare(
             BatchJobs(self.batch_api, provider_name=self.provider, store=self.store),
             model=self.model,
             budget=self.budget,
             deadline_s=self.deadline_s,
-            live_rows_per_s=live,
+            live=(self._live_rate, self.capacity.latency_s),
+            flex=(self._flex_rate, self.capacity.flex_latency_s),
             window_s=self.capacity.batch_window_s,
             clock=self.elapsed,
             epoch=self.state.started_at,
@@ -186,76 +241,57 @@ class PlanEngine:
         self.tally.shares.append(share)
         return share
 
-    def _fold_repeats(self, rows: list[Row]) -> list[Row]:
-        first: dict[str, Row] = {}
-        for row in rows:
-            if row.request_key in first:
-                self._copies.setdefault(row.request_key, []).append(row)
-            else:
-                first[row.request_key] = row
-        return list(first.values())
-
-    def _resumed_batches(self, rows: list[Row]) -> tuple[list[tuple[BatchJob, list[Row]]], list[Row]]:
-        """Rows held by the Batch API jobs an earlier run submitted (adopted, not sent again), and the rest."""
-        by_key = {row.key: row for row in rows}
-        resumed: list[tuple[BatchJob, list[Row]]] = []
-        for job_id in self.state.job_ids:
-            job = self.store.find(job_id)
-            if job is None:
-                continue  # its submit never started: nothing was sent
-            part = [by_key.pop(cid) for cid in job.custom_ids if cid in by_key]
-            if part:
-                resumed.append((job, part))
-        self.state.job_ids = [job.id for job, _ in resumed]
-        return resumed, list(by_key.values())
-
     def _price(self, row: Row, route: str) -> float:
-        estimate = self._estimates.get(row.key)
-        if estimate is None:
-            estimate = estimate_rows(
-                [(0, row.request)],
-                self.model,
-                answer_tokens=self.capacity.answer_tokens,
-                prompt_cache=self.rates.prompt_cache,
-            )[0]
+        estimate = self.table.estimate(row.index) or self._estimator.estimate(row.index, row.request)
         return self.rates.cost(estimate.usage_on(route), route)
 
     def emit(self, row: Row, route: str, outcome: Outcome) -> None:
-        """Record one row's outcome (and its repeats'); a second answer for a row is counted, not written."""
+        """Record one row's outcome (and its copies'); a second answer for a row is counted, not written."""
         if isinstance(outcome, ChatResponse):
             if outcome.cache in ("hit", "semantic_hit"):
                 route = "cache"
-            if not self.tally.answer(row.key, route, outcome.cost_usd or 0.0, self.elapsed()):
+            if not self.tally.answer(row.index, route, outcome.cost_usd or 0.0, self.elapsed()):
                 return
             record = ok_record(row, outcome)
         else:
             record = error_record(row, outcome)
         record["route"] = route
         self._records.put_nowait(record)
-        for copy in self._copies.pop(row.request_key, []):
-            repeat = {**record, "index": copy.index, "id": copy.id, "route": "cache"}
-            if record["status"] == "ok":
-                repeat.update(cost_usd=0.0, latency_s=0.0, cache="hit", cache_saved_usd=record["cost_usd"] or 0.0)
-                self.tally.answer(copy.key, "cache", 0.0, self.elapsed())
-            self._records.put_nowait(identify(repeat, copy))
+        if self.table.repeated(row.index) and self._repeats is not None:
+            for copy in self._repeats.answered(row.request_key, record):
+                self._emit_copy(record, copy)
+
+    def _copy(self, row: Row) -> None:
+        """A copy read in the second pass: written now if its first copy has its answer, else when it comes."""
+        assert self._repeats is not None
+        copy = (row.index, row.id, row.key)
+        record = self._repeats.answer_of(row.request_key)
+        if record is None:
+            self._repeats.wait(row.request_key, copy)
+        else:
+            self._emit_copy(record, copy)
+
+    def _emit_copy(self, record: dict[str, Any], copy: Copy) -> None:
+        index, row_id, key = copy  # the same request: request_key and asked are the first copy's
+        repeat = {**record, "index": index, "id": row_id, "row_key": key, "route": "cache"}
+        if record["status"] == "ok":
+            repeat.update(cost_usd=0.0, latency_s=0.0, cache="hit", cache_saved_usd=record["cost_usd"] or 0.0)
+            self.tally.answer(index, "cache", 0.0, self.elapsed())
+        self._records.put_nowait(repeat)
 
     async def _report(self, pool: LivePool) -> None:
         while True:
             await asyncio.sleep(max(1.0, self.poll_s))
-            self._say(self.tally.progress(self.elapsed(), pool.waiting, self._live_rate()))
+            self._say(self.tally.progress(self.elapsed(), pool.waiting, self._live_rate))
 
-    def _live_rate(self) -> float:
-        tokens = [e.input_tokens + e.output_tokens for e in self._estimates.values()]
-        return self.capacity.rows_per_s(sum(tokens) / len(tokens) if tokens else 0.0, self.capacity.latency_s)
-
-    def _plan_line(self, routes: dict[str, list[Row]], resumed: list[tuple[BatchJob, list[Row]]]) -> str:
+    def _plan_line(self, jobs: list[BatchJob], resumed: Counter[int]) -> str:
         assert self.plan is not None
-        parts = [f"{route} {len(rows)}" for route, rows in routes.items() if rows]
-        parts += [f"batch (resumed {job.id}) {len(part)}" for job, part in resumed]
-        copies = sum(len(c) for c in self._copies.values())
+        parts = [f"cache {self.table.count(CACHE)}"] if self.table.count(CACHE) else []
+        parts += [f"{route} {n}" for route in ("flex", "realtime", "batch") if (n := self.plan.rows(route))]
+        parts += [f"batch (resumed {job.id}) {resumed[n]}" for n, job in enumerate(jobs) if resumed[n]]
         return (
-            f"plan        {', '.join(parts) or 'nothing to send'}; {copies} repeats answered from their first copy; "
-            f"predicted ${self.plan.cost_usd:.4f}, finish {self.plan.finish_s + self.elapsed():.0f}s "
+            f"plan        {', '.join(parts) or 'nothing to send'}; {self.table.count(COPY)} repeats answered from "
+            f"their first copy; predicted ${self.plan.cost_usd:.4f}, finish {self.plan.finish_s + self.elapsed():.0f}s "
             f"of the {self.deadline_s:.0f}s deadline"
         )
 

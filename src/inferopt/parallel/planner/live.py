@@ -35,9 +35,23 @@ def flex_refused(error: BaseException) -> bool:
 
 
 class LivePool:
-    def __init__(self, client: AsyncClient, *, concurrency: int, budget: Budget, price: Price, emit: Emit) -> None:
+    """``concurrency`` workers over one queue of rows; ``put`` waits while ``limit`` rows wait already,
+    so a job read from its input a row at a time never holds more than that many (rows put at the
+    front, a refused flex row or a late batch's, go in at once: they are in memory already)."""
+
+    def __init__(
+        self,
+        client: AsyncClient,
+        *,
+        concurrency: int,
+        budget: Budget,
+        price: Price,
+        emit: Emit,
+        limit: int | None = None,
+    ) -> None:
         self.client = client
         self.concurrency = max(1, concurrency)
+        self.limit = limit or 4 * self.concurrency
         self.budget = budget
         self.price = price
         self.emit = emit
@@ -45,7 +59,9 @@ class LivePool:
         self.held: list[Row] = []  # not sent: the budget would not allow them
         self.sent = 0
         self._queue: deque[tuple[Row, str]] = deque()
-        self._changed = asyncio.Condition()
+        lock = asyncio.Lock()
+        self._items = asyncio.Condition(lock)  # a row is waiting, or the pool has finished
+        self._space = asyncio.Condition(lock)  # the queue is under its limit
         self._in_flight = 0
         self._closed = False
 
@@ -54,35 +70,41 @@ class LivePool:
         return len(self._queue) + self._in_flight
 
     async def put(self, rows: list[Row], route: str, *, front: bool = False) -> None:
-        async with self._changed:
+        async with self._items:
             if front:
                 self._queue.extendleft((row, route) for row in reversed(rows))
             else:
+                await self._space.wait_for(lambda: len(self._queue) < self.limit)
                 self._queue.extend((row, route) for row in rows)
-            self._changed.notify_all()
+            self._items.notify(len(rows))
 
     async def close(self) -> None:
         """No more rows will be put (the queue still drains, refused flex rows included)."""
-        async with self._changed:
+        async with self._items:
             self._closed = True
-            self._changed.notify_all()
+            self._items.notify_all()
 
     async def run(self) -> None:
         await asyncio.gather(*(self._worker() for _ in range(self.concurrency)))
 
+    def _finished(self) -> bool:
+        return self._closed and self._in_flight == 0 and not self._queue
+
     async def _next(self) -> tuple[Row, str] | None:
-        async with self._changed:
+        async with self._items:
             while not self._queue:
-                if self._closed and self._in_flight == 0:
+                if self._finished():
                     return None
-                await self._changed.wait()
+                await self._items.wait()
             self._in_flight += 1
+            self._space.notify()
             return self._queue.popleft()
 
     async def _release(self) -> None:
-        async with self._changed:
+        async with self._items:
             self._in_flight -= 1
-            self._changed.notify_all()
+            if self._finished():
+                self._items.notify_all()  # every idle worker ends
 
     async def _worker(self) -> None:
         while (item := await self._next()) is not None:

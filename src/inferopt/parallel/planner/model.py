@@ -36,7 +36,6 @@ class PlannedJob:
     realtime_only_usd: float
     batch_only_usd: float | None
     warnings: tuple[str, ...] = field(default=())
-    rows_by_route: dict[str, list[int]] = field(default_factory=dict)  # row indexes, for `run --plan`
 
     def rows(self, route: str) -> int:
         return sum(s.rows for s in self.shares if s.route == route)
@@ -77,7 +76,6 @@ class PlannedJob:
             "batch_only_usd": None if self.batch_only_usd is None else round(self.batch_only_usd, 8),
             "saved_usd": round(self.saved_usd, 8),
             "warnings": list(self.warnings),
-            "rows_by_route": self.rows_by_route,
         }
 
     def lines(self) -> list[str]:

@@ -31,6 +31,37 @@ class RowEstimate:
         return Usage(self.input_tokens, self.output_tokens) if route == "batch" else self.usage
 
 
+class Estimator:
+    """Token estimates of a job's rows, one at a time in input order (a row's prompt-cache reads depend
+    on the row before it).
+
+    An answer is assumed ``max_tokens`` long (the most it can cost), or ``output_tokens`` without
+    max_tokens; ``answer_tokens`` (what the user expects, e.g. 1 for a one-word label) caps both.
+    ``prompt_cache`` (OpenAI models) estimates each row's cached prompt tokens (``prompt_cache.py``).
+    """
+
+    def __init__(
+        self,
+        model: str,
+        output_tokens: int | None = None,
+        answer_tokens: int | None = None,
+        prompt_cache: bool = False,
+    ) -> None:
+        self.model = model
+        self.fallback = output_tokens if output_tokens is not None else DEFAULT_OUTPUT_TOKENS
+        self.cap = answer_tokens if answer_tokens is not None else 1 << 62
+        self.prompt_cache = prompt_cache
+        self._previous: list[Message] | None = None
+
+    def estimate(self, index: int, request: ChatRequest) -> RowEstimate:
+        prompt = count_request_tokens(request, self.model)
+        cached = 0
+        if self.prompt_cache and self._previous is not None:
+            cached = cache_read_tokens(shared_prefix_tokens(self._previous, request.messages, self.model), prompt)
+        self._previous = request.messages
+        return RowEstimate(index, prompt, min(self.cap, request.max_tokens or self.fallback), cached)
+
+
 def estimate_rows(
     rows: Iterable[tuple[int, ChatRequest]],
     model: str,
@@ -38,24 +69,9 @@ def estimate_rows(
     answer_tokens: int | None = None,
     prompt_cache: bool = False,
 ) -> list[RowEstimate]:
-    """Token estimates of each ``(index, request)``.
-
-    An answer is assumed ``max_tokens`` long (the most it can cost), or ``output_tokens`` without
-    max_tokens; ``answer_tokens`` (what the user expects, e.g. 1 for a one-word label) caps both.
-    ``prompt_cache`` (OpenAI models) estimates each row's cached prompt tokens (``prompt_cache.py``).
-    """
-    fallback = output_tokens if output_tokens is not None else DEFAULT_OUTPUT_TOKENS
-    cap = answer_tokens if answer_tokens is not None else 1 << 62
-    out: list[RowEstimate] = []
-    previous: list[Message] | None = None
-    for index, request in rows:
-        prompt = count_request_tokens(request, model)
-        cached = 0
-        if prompt_cache and previous is not None:
-            cached = cache_read_tokens(shared_prefix_tokens(previous, request.messages, model), prompt)
-        previous = request.messages
-        out.append(RowEstimate(index, prompt, min(cap, request.max_tokens or fallback), cached))
-    return out
+    """Token estimates of each ``(index, request)`` (see :class:`Estimator`)."""
+    estimator = Estimator(model, output_tokens, answer_tokens, prompt_cache)
+    return [estimator.estimate(index, request) for index, request in rows]
 
 
 @dataclass(frozen=True, slots=True)

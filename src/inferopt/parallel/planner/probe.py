@@ -1,8 +1,7 @@
-"""Which rows the exact cache already answers, looked up without sending anything."""
+"""Whether the exact cache already answers a row, looked up without sending anything."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import replace
 
 from inferopt.cache.keys import cache_key
@@ -11,30 +10,25 @@ from inferopt.cache.url import backend_from_url
 from inferopt.types import ChatRequest
 
 
-async def cached_rows(
-    url: str | None, rows: Iterable[tuple[int, ChatRequest]], model: str, policy: str = "all"
-) -> set[int]:
-    """Indexes of rows whose request is in the cache at ``url``, or repeats an earlier row's request.
+class CacheProbe:
+    """Looks requests up in the cache at ``url`` under the key the run's cache layer would use.
 
-    A repeat is answered by the cache once its first copy has been (the run puts the cache layer in
-    front of every request), so it is never paid for either. ``model`` is the provider's model id,
-    which is what the cache layer sees. Without ``url`` only the repeats are found.
+    ``model`` is the provider's model id, which is what the cache layer sees. Repeats of an earlier
+    row are found by the planner (``repeats.py``), not here.
     """
-    rules = CachePolicy(cache_nondeterministic=policy == "all")
-    backend = backend_from_url(url) if url else None
-    hits: set[int] = set()
-    seen: set[str] = set()
-    try:
-        for index, request in rows:
-            request = replace(request, model=model)
-            if rules.action_for(request) is not Action.LOOKUP:
-                continue
-            namespace = rules.namespace_for(request)
-            key = cache_key(request, namespace=namespace, normalise=rules.normalises(namespace))
-            if key in seen or (backend is not None and await backend.get(key) is not None):
-                hits.add(index)
-            seen.add(key)
-    finally:
-        if backend is not None:
-            await backend.aclose()
-    return hits
+
+    def __init__(self, url: str, model: str, policy: str = "all") -> None:
+        self.model = model
+        self._rules = CachePolicy(cache_nondeterministic=policy == "all")
+        self._backend = backend_from_url(url)
+
+    async def holds(self, request: ChatRequest) -> bool:
+        request = replace(request, model=self.model)
+        if self._rules.action_for(request) is not Action.LOOKUP:
+            return False
+        namespace = self._rules.namespace_for(request)
+        key = cache_key(request, namespace=namespace, normalise=self._rules.normalises(namespace))
+        return await self._backend.get(key) is not None
+
+    async def aclose(self) -> None:
+        await self._backend.aclose()

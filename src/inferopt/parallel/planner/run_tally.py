@@ -22,20 +22,24 @@ class PlanRun:
     late: int = 0  # answered after the deadline
     paid_twice: int = 0  # answered a second time (a batch slow to cancel, answered live too)
     paid_twice_usd: float = 0.0
-    moved: int = 0  # rows moved off a batch to realtime
+    moved: int = 0  # rows moved off a batch to the live pool
+    moved_to_flex: int = 0  # of them, sent on flex
     flex_refused: int = 0
     held: int = 0  # not sent: over --budget
     finished_s: float = 0.0
     shares: list[BatchShare] = field(default_factory=list)  # the BatchShares, for their predicted finish
-    _answered: set[str] = field(default_factory=set)
+    _answered: bytearray = field(default_factory=bytearray)  # one bit a row, by input index
 
-    def answer(self, key: str, route: str, cost_usd: float, at_s: float) -> bool:
+    def answer(self, index: int, route: str, cost_usd: float, at_s: float) -> bool:
         """Count one answer; False (counted as paid twice, not to be written) for a row already answered."""
-        if key in self._answered:
+        byte, bit = index >> 3, 1 << (index & 7)
+        if byte >= len(self._answered):
+            self._answered.extend(bytes(byte + 1 - len(self._answered) + len(self._answered) // 2))
+        if self._answered[byte] & bit:
             self.paid_twice += 1
             self.paid_twice_usd += cost_usd
             return False
-        self._answered.add(key)
+        self._answered[byte] |= bit
         self.rows[route] += 1
         self.cost_usd[route] += cost_usd
         self.late += int(at_s > self.deadline_s)
@@ -72,7 +76,10 @@ class PlanRun:
         )
         moves = []
         if self.moved:
-            moves.append(f"{self.moved} rows moved off a late or cancelled batch to realtime")
+            moves.append(
+                f"{self.moved} rows moved off a late or cancelled batch "
+                f"({self.moved_to_flex} to flex, {self.moved - self.moved_to_flex} to realtime)"
+            )
         if self.flex_refused:
             moves.append(f"{self.flex_refused} flex refusals sent realtime instead")
         if moves:
