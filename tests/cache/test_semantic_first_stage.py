@@ -86,3 +86,20 @@ async def test_the_first_stage_skips_far_candidates_and_changes_no_answer() -> N
     )
     assert np.all(np.isinf(far))  # nothing near: no candidate's features computed
     assert (await cache.match(ask(stored[2]), "default")) is not None  # an exact repeat still hits
+
+
+def test_what_a_caller_does_to_a_guard_answer_never_changes_the_next_lookup() -> None:
+    # guards and pair features read each question's words once (memoised); the public helpers hand
+    # out copies, so a caller mutating one cannot turn a "numbers differ" veto into a hit.
+    from inferopt.cache.semantic import guards
+    from inferopt.cache.semantic.features import pair_features
+
+    question, candidate = "How many legs do 3 spiders have?", "How many legs do 4 spiders have?"
+    assert guards.guard_reason(question, candidate) == "numbers differ"
+    before = pair_features(question, candidate, 0.97, {"spider": 2.0}, 5.0)
+    guards.numbers(question).update({"4": 1, "3": -1})
+    guards.content_words(question).clear()
+    guards.entities(candidate).add("spiders")
+    assert guards.guard_reason(question, candidate) == "numbers differ"
+    assert pair_features(question, candidate, 0.97, {"spider": 2.0}, 5.0) == before
+    assert before[FEATURE_NAMES.index("same_numbers")] == 0.0

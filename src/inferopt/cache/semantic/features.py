@@ -11,11 +11,13 @@ All symmetric in the two questions except where a side is named explicitly (leng
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
 from collections import Counter
 from collections.abc import Hashable, Iterable
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from itertools import pairwise
 
 from inferopt.cache.semantic import guards
@@ -93,15 +95,56 @@ def idf_table(texts: Iterable[str]) -> dict[str, float]:
     return {word: math.log((total + 1) / (n + 1)) for word, n in counts.items()}
 
 
+@dataclass(frozen=True, slots=True)
+class _Side:
+    """One question's half of every pair feature, computed once per text (memoised: a lookup pairs
+    its question with five candidates, and stored questions come back lookup after lookup)."""
+
+    tokens: list[str]
+    token_set: frozenset[str]
+    content: list[str]
+    content_set: frozenset[str]
+    sorted_content: list[str]
+    stems: frozenset[str]
+    stem_counts: Counter[str]
+    trigrams: Counter[str]
+    trigram_set: frozenset[str]
+    bigrams: frozenset[tuple[str, str]]
+    questions: list[str]
+    question_set: frozenset[str]
+    facts: guards.TextFacts
+
+
+@functools.lru_cache(maxsize=8192)
+def _side(text: str) -> _Side:
+    facts = guards.facts(text)
+    tokens, content = list(facts.tokens), list(facts.content)
+    trigrams = _char_trigrams(text)
+    questions = [w for w in tokens if w in QUESTION_WORDS]
+    return _Side(
+        tokens,
+        frozenset(tokens),
+        content,
+        frozenset(content),
+        sorted(content),
+        frozenset(stem(w) for w in content),
+        Counter(map(stem, content)),
+        trigrams,
+        frozenset(trigrams),
+        frozenset(pairwise(tokens)),
+        questions,
+        frozenset(questions),
+        facts,
+    )
+
+
 def pair_features(a: str, b: str, cosine: float, idf: dict[str, float], unseen_idf: float) -> list[float]:
     """The values of :data:`FEATURE_NAMES` for one pair (``unseen_idf``: the weight of a word not in ``idf``)."""
-    tokens_a, tokens_b = guards.tokens(a), guards.tokens(b)
-    content_a, content_b = guards.content_words(a), guards.content_words(b)
-    stems_a, stems_b = {stem(w) for w in content_a}, {stem(w) for w in content_b}
-    trigrams_a, trigrams_b = _char_trigrams(a), _char_trigrams(b)
-    questions_a = [w for w in tokens_a if w in QUESTION_WORDS]
-    questions_b = [w for w in tokens_b if w in QUESTION_WORDS]
-    entities_a, entities_b = guards.entities(a), guards.entities(b)
+    sa, sb = _side(a), _side(b)
+    tokens_a, tokens_b = sa.tokens, sb.tokens
+    stems_a, stems_b = sa.stems, sb.stems
+    questions_a, questions_b = sa.questions, sb.questions
+    entities_a, entities_b = sa.facts.entities, sb.facts.entities
 
     def rarity(word: str) -> float:
         return idf.get(word, unseen_idf)
@@ -111,16 +154,15 @@ def pair_features(a: str, b: str, cosine: float, idf: dict[str, float], unseen_i
     weights = {w: rarity(w) for w in sorted(stems_a | stems_b)}
     unshared = sorted(stems_a ^ stems_b)
     total_weight = sum(weights.values()) or 1.0
-    numbers_a, numbers_b = guards.numbers(a), guards.numbers(b)
     values = [
         cosine,
-        _jaccard(set(tokens_a), set(tokens_b)),
-        _jaccard(set(content_a), set(content_b)),
-        _jaccard(set(stems_a), set(stems_b)),
-        _jaccard(set(pairwise(tokens_a)), set(pairwise(tokens_b))),
-        _weighted_cosine(trigrams_a, trigrams_b),
-        _jaccard(set(trigrams_a), set(trigrams_b)),
-        _weighted_cosine(Counter(map(stem, content_a)), Counter(map(stem, content_b)), weights),
+        _jaccard(sa.token_set, sb.token_set),
+        _jaccard(sa.content_set, sb.content_set),
+        _jaccard(stems_a, stems_b),
+        _jaccard(sa.bigrams, sb.bigrams),
+        _weighted_cosine(sa.trigrams, sb.trigrams),
+        _jaccard(sa.trigram_set, sb.trigram_set),
+        _weighted_cosine(sa.stem_counts, sb.stem_counts, weights),
         sum(weights[w] for w in unshared) / total_weight,
         max((weights[w] for w in unshared), default=0.0),
         min(len(stems_a - stems_b), len(stems_b - stems_a)),
@@ -131,17 +173,17 @@ def pair_features(a: str, b: str, cosine: float, idf: dict[str, float], unseen_i
         min(len(tokens_a), len(tokens_b)),
         max(len(tokens_a), len(tokens_b)),
         difflib.SequenceMatcher(None, tokens_a, tokens_b, autojunk=False).ratio(),
-        difflib.SequenceMatcher(None, sorted(content_a), sorted(content_b), autojunk=False).ratio(),
+        difflib.SequenceMatcher(None, sa.sorted_content, sb.sorted_content, autojunk=False).ratio(),
         tokens_a[:1] == tokens_b[:1],
         tokens_a[:2] == tokens_b[:2],
         tokens_a[-1:] == tokens_b[-1:],
         questions_a[:1] == questions_b[:1],
-        _jaccard(set(questions_a), set(questions_b)),
+        _jaccard(sa.question_set, sb.question_set),
         not questions_a or not questions_b,
-        numbers_a == numbers_b,
-        bool(numbers_a) or bool(numbers_b),
-        guards.negated(a) == guards.negated(b),
-        _jaccard(set(entities_a), set(entities_b)),
+        sa.facts.numbers == sb.facts.numbers,
+        bool(sa.facts.numbers) or bool(sb.facts.numbers),
+        sa.facts.negated == sb.facts.negated,
+        _jaccard(entities_a, entities_b),
         len(entities_a ^ entities_b),
         a.count("?") != b.count("?"),
     ]

@@ -20,6 +20,8 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'\-]*|\d+(?:[.,]\d+)*")
 NUMBER_WORDS = {
@@ -201,27 +203,53 @@ def tokens(text: str) -> list[str]:
     return list(_tokens(text))
 
 
-def numbers(text: str) -> Counter[str]:
+@dataclass(frozen=True, slots=True)
+class TextFacts:
+    """What the guards and the verifier's features read off one question, computed once per text
+    (memoised: a lookup compares the same question with five candidates, and a stored question
+    comes back as a candidate lookup after lookup). Read-only: share, never mutate."""
+
+    tokens: tuple[str, ...]
+    token_set: frozenset[str]
+    numbers: Counter[str]
+    negated: bool
+    content: tuple[str, ...]
+    entities: frozenset[str]
+
+
+@functools.lru_cache(maxsize=8192)
+def facts(text: str) -> TextFacts:
+    words = _tokens(text)
     found: Counter[str] = Counter()
-    for token in tokens(text):
+    for token in words:
         if token[0].isdigit():
             found[token.replace(",", "")] += 1
         elif token in NUMBER_WORDS:
             found[str(NUMBER_WORDS[token])] += 1
-    return found
+    # tokens() drops apostrophes, so "don't" arrives as "dont", which NEGATIONS lists.
+    negation = sum(1 for t in words if t in NEGATIONS) % 2 == 1
+    content = tuple(t for t in words if t not in STOPWORDS and t not in NEGATIONS)
+    return TextFacts(words, frozenset(words), found, negation, content, frozenset(_entities(text)))
+
+
+def numbers(text: str) -> Counter[str]:
+    return Counter(facts(text).numbers)
 
 
 def negated(text: str) -> bool:
-    # tokens() drops apostrophes, so "don't" arrives as "dont", which NEGATIONS lists.
-    return sum(1 for t in tokens(text) if t in NEGATIONS) % 2 == 1
+    return facts(text).negated
 
 
 def content_words(text: str) -> list[str]:
-    return [t for t in tokens(text) if t not in STOPWORDS and t not in NEGATIONS]
+    return list(facts(text).content)
 
 
 def entities(text: str) -> set[str]:
     """Capitalised words not at a sentence start, and all-caps codes (USD, NYC, iOS)."""
+    return set(facts(text).entities)
+
+
+def _entities(text: str) -> set[str]:
     found = set()
     for match in re.finditer(r"\b([A-Z][A-Za-z0-9]*|[a-z]+[A-Z][A-Za-z]*)\b", text):
         start = match.start()
@@ -236,27 +264,25 @@ def entities(text: str) -> set[str]:
     return found
 
 
-def _antonym_clash(a: set[str], b: set[str]) -> bool:
+def _antonym_clash(a: AbstractSet[str], b: AbstractSet[str]) -> bool:
     return any(word not in b and ANTONYMS[word] & (b - a) for word in a if word in ANTONYMS)
 
 
 def guard_reason(question: str, candidate: str) -> str | None:
     """Why ``candidate``'s answer must not serve ``question`` (None: no guard objects)."""
-    if numbers(question) != numbers(candidate):
+    q, c = facts(question), facts(candidate)
+    if q.numbers != c.numbers:
         return "numbers differ"
-    if negated(question) != negated(candidate):
+    if q.negated != c.negated:
         return "negation differs"
-    words_q, words_c = set(tokens(question)), set(tokens(candidate))
-    if _antonym_clash(words_q, words_c):
+    if _antonym_clash(q.token_set, c.token_set):
         return "antonyms"
-    content_q, content_c = content_words(question), content_words(candidate)
-    if content_q != content_c and Counter(content_q) == Counter(content_c):
+    if q.content != c.content and Counter(q.content) == Counter(c.content):
         return "same words in another order (swapped operands or entities)"
-    ents_q, ents_c = entities(question), entities(candidate)
-    if ents_q - ents_c and ents_c - ents_q:
+    if q.entities - c.entities and c.entities - q.entities:
         return "different named entities"
-    order_q = [w for w in content_q if w in ents_c or w in numbers(candidate)]
-    order_c = [w for w in content_c if w in ents_q or w in numbers(question)]
+    order_q = [w for w in q.content if w in c.entities or w in c.numbers]
+    order_c = [w for w in c.content if w in q.entities or w in q.numbers]
     if len(order_q) > 1 and order_q != order_c and Counter(order_q) == Counter(order_c):
         return "entities in another order"
     return None
