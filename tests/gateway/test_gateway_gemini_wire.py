@@ -111,3 +111,34 @@ def test_count_tokens_is_counted_by_the_gateway(emulator: EmulatorServer, start_
     longer = client.models.count_tokens(model="flash", contents="Hi " * 200)
     assert 0 < short.total_tokens < longer.total_tokens
     assert emulator.stats.requests_total == before  # nothing sent upstream
+
+
+def test_a_gateway_key_in_the_url_as_geminis_rest_examples_send_it(
+    emulator: EmulatorServer, start_gateway: Any, tmp_path: Any
+) -> None:
+    # curl "https://generativelanguage.googleapis.com/v1beta/models/M:generateContent?key=$KEY"
+    from inferopt.gateway.keys_sqlite import SQLiteKeyStore
+
+    path = str(tmp_path / "keys.db")
+    store = SQLiteKeyStore(path)
+    key, secret = asyncio.run(store.create("curl-user", budget_usd=1.0))
+    gateway = start_gateway(config=config(emulator), keys=SQLiteKeyStore(path))
+    body = {"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]}
+    url = f"{gateway.url}/v1beta/models/flash:generateContent"
+    answer = httpx.post(url, params={"key": secret}, json=body, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["candidates"][0]["content"]["parts"][0]["text"]
+    wrong = httpx.post(url, params={"key": "sk-io-not-a-key"}, json=body, timeout=30)
+    assert wrong.status_code == 401 and "sk-io-not-a-key" not in wrong.text
+    assert wrong.json()["error"]["status"] == "UNAUTHENTICATED"
+    # Only on Gemini's paths: an OpenAI-wire request with the key in its URL is still refused.
+    openai_wire = httpx.post(
+        f"{gateway.url}/v1/chat/completions",
+        params={"key": secret},
+        json={"model": "fast", "messages": [{"role": "user", "content": "Hi"}]},
+        timeout=30,
+    )
+    assert openai_wire.status_code == 401
+    spent, _ = asyncio.run(store.spend(key.id))
+    assert spent > 0
+    asyncio.run(store.aclose())

@@ -41,6 +41,7 @@ from inferopt.gateway.asgi import (
     Send,
     content_length,
     header,
+    query_param,
     read_body,
     send_bytes,
 )
@@ -159,11 +160,16 @@ class GatewayApp:
         auth = header(scope, b"authorization")
         secret = auth[7:].strip() if auth and auth[:7].lower() == "bearer " else header(scope, b"x-api-key")
         secret = secret or header(scope, b"x-goog-api-key")  # the google-genai SDK's api_key
+        if not secret and str(scope["path"]).startswith("/v1beta/"):
+            # Gemini's REST examples put the key in the URL (?key=); the path the gateway logs and
+            # traces is scope["path"], which never holds the query string, so the key is not logged.
+            secret = query_param(scope, "key")
         if not secret:
             return Problem(
                 401,
                 "missing API key: send your gateway key as 'Authorization: Bearer sk-io-...' "
-                "(the OpenAI SDK's api_key), 'x-api-key' (the Anthropic SDK's) or 'x-goog-api-key' (google-genai's)",
+                "(the OpenAI SDK's api_key), 'x-api-key' (the Anthropic SDK's), 'x-goog-api-key' (google-genai's) "
+                "or ?key= on Gemini paths",
                 code="missing_api_key",
             )
         try:

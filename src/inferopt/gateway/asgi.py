@@ -6,6 +6,8 @@ gateway adds as little as possible to each call.
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs
+
 from inferopt.asgi import (
     JSON_TYPE,
     BodyTooLarge,
@@ -34,6 +36,7 @@ __all__ = [
     "content_length",
     "end_stream",
     "header",
+    "query_param",
     "read_body",
     "send_bytes",
     "send_piece",
@@ -52,6 +55,13 @@ SSE_HEADERS: list[Header] = [
 def content_length(scope: Scope) -> int | None:
     value = header(scope, b"content-length")
     return int(value) if value is not None and value.isdigit() else None
+
+
+def query_param(scope: Scope, name: str) -> str | None:
+    """The first value of ``name`` in the request's query string (None when absent)."""
+    raw = scope.get("query_string") or b""
+    values = parse_qs(raw.decode("latin-1"), keep_blank_values=False).get(name) if raw else None
+    return values[0] if values else None
 
 
 async def start_stream(send: Send, headers: list[Header]) -> None:
