@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import hashlib
 import os
 import statistics
@@ -66,6 +67,36 @@ def stored_text(i: int) -> str:
 
 def query_text(i: int) -> str:
     return f"how can i fix the {word(i + 7)} problem in my {word(i % 977)} setup?"
+
+
+class GcPauses:
+    """Python's garbage-collector passes while the block runs: how many per generation, the longest
+    (a full pass over every tracked object is a likely source of a lookup's tail)."""
+
+    def __init__(self) -> None:
+        self.counts = [0, 0, 0]
+        self.longest = [0.0, 0.0, 0.0]
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            generation = info["generation"]
+            self.counts[generation] += 1
+            self.longest[generation] = max(self.longest[generation], time.perf_counter() - self._started)
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def line(self) -> str:
+        pairs = enumerate(zip(self.counts, self.longest, strict=True))
+        parts = [f"gen{g} {n} (longest {t * 1e3:.1f} ms)" for g, (n, t) in pairs]
+        return f"garbage-collector passes: {', '.join(parts)}; {len(gc.get_objects()):,} tracked objects"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -180,18 +211,19 @@ async def whole_lookups(cache: SemanticCache, embedders: dict[str, Any], queries
         wall: dict[str, list[float]] = {label: [] for label in embedders}
         cpu: dict[str, list[float]] = {label: [] for label in embedders}
         verified = 0
-        for text in texts:
-            for label, model in embedders.items():
-                cache.embedder = model  # the fillers stay random: the search's cost does not depend on them
-                cache._recent.clear()
-                begin, begin_cpu = time.perf_counter(), time.process_time()
-                await cache.match(ask(text), "default")
-                wall[label].append(time.perf_counter() - begin)
-                cpu[label].append(time.process_time() - begin_cpu)
-                verified += cache.verifier is not None and cache.verifier.last_scored
-            cache.embedder = filler
+        with GcPauses() as pauses:
+            for text in texts:
+                for label, model in embedders.items():
+                    cache.embedder = model  # the fillers stay random: the search's cost does not depend on them
+                    cache._recent.clear()
+                    begin, begin_cpu = time.perf_counter(), time.process_time()
+                    await cache.match(ask(text), "default")
+                    wall[label].append(time.perf_counter() - begin)
+                    cpu[label].append(time.process_time() - begin_cpu)
+                    verified += cache.verifier is not None and cache.verifier.last_scored
+                cache.embedder = filler
         per_lookup = verified / (len(texts) * len(embedders))
-        print(f"(whole lookups, {kind}: the verifier scored {per_lookup:.1f} candidates a lookup)")
+        print(f"(whole lookups, {kind}: the verifier scored {per_lookup:.1f} candidates a lookup; {pauses.line()})")
         for label in embedders:
             row(f"WHOLE LOOKUP, {kind.split(':')[0]}: {label}", wall[label], cpu[label])
     embed_only: dict[str, list[float]] = {label: [] for label in embedders}

@@ -100,33 +100,33 @@ class _Side:
     """One question's half of every pair feature, computed once per text (memoised: a lookup pairs
     its question with five candidates, and stored questions come back lookup after lookup)."""
 
-    tokens: list[str]
+    tokens: tuple[str, ...]
     token_set: frozenset[str]
-    content: list[str]
+    content: tuple[str, ...]
     content_set: frozenset[str]
-    sorted_content: list[str]
+    sorted_content: tuple[str, ...]
     stems: frozenset[str]
     stem_counts: Counter[str]
     trigrams: Counter[str]
     trigram_set: frozenset[str]
     bigrams: frozenset[tuple[str, str]]
-    questions: list[str]
+    questions: tuple[str, ...]
     question_set: frozenset[str]
     facts: guards.TextFacts
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=1024)  # small: each side is a dozen objects the garbage collector walks
 def _side(text: str) -> _Side:
     facts = guards.facts(text)
-    tokens, content = list(facts.tokens), list(facts.content)
+    tokens, content = facts.tokens, facts.content
     trigrams = _char_trigrams(text)
-    questions = [w for w in tokens if w in QUESTION_WORDS]
+    questions = tuple(w for w in tokens if w in QUESTION_WORDS)
     return _Side(
         tokens,
         frozenset(tokens),
         content,
         frozenset(content),
-        sorted(content),
+        tuple(sorted(content)),
         frozenset(stem(w) for w in content),
         Counter(map(stem, content)),
         trigrams,

@@ -217,7 +217,7 @@ class TextFacts:
     entities: frozenset[str]
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=1024)
 def facts(text: str) -> TextFacts:
     words = _tokens(text)
     found: Counter[str] = Counter()
