@@ -38,6 +38,8 @@ from inferopt.cache.semantic.rerank import Reranker, Stacker
 from inferopt.cache.semantic.verifier import PairVerifier
 from inferopt.types import ChatRequest, Message
 
+QUORA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "semcache" / "dataset_public_val.csv"
+
 DIM = 384
 
 
@@ -187,6 +189,23 @@ def near_copies(vector: Vectors, count: int, rng: np.random.Generator) -> Vector
     return normalise_rows(vector[None, :] + 0.25 * noise)
 
 
+def real_questions(count: int) -> list[str]:
+    """Distinct Quora questions (real lengths: a median of 14 tokens against the made-up texts' 21),
+    or none when ../shared is absent (said in the output)."""
+    if not QUORA.exists():
+        print(f"(skipped the real-question rows: {QUORA} not found)")
+        return []
+    import csv
+
+    seen: dict[str, None] = {}
+    with open(QUORA, newline="", encoding="utf-8") as handle:
+        for record in csv.DictReader(handle):
+            seen.setdefault(record["question1"].strip(), None)
+            if len(seen) >= count:
+                break
+    return list(seen)
+
+
 async def whole_lookups(cache: SemanticCache, embedders: dict[str, Any], queries: int, offset: int) -> None:
     """New questions (never embedded before), each looked up once per embedder, interleaved.
 
@@ -200,7 +219,9 @@ async def whole_lookups(cache: SemanticCache, embedders: dict[str, Any], queries
     near = [f"how can i fix the {word(i + 2 * offset)} error in my {word(i % 977)} setup?" for i in range(queries)]
     # Far first: once the near paraphrases are stored, they are the nearest rows of every question
     # of the same template, and a "far" lookup would verify them too.
-    for kind, texts in (("far", far), ("near: 5 candidates verified", near)):
+    real = real_questions(queries)
+    kinds = [("far", far), ("quora, far: real Quora questions", real), ("near: 5 candidates verified", near)]
+    for kind, texts in [(kind, texts) for kind, texts in kinds if texts]:
         if kind != "far":
             near_vectors = default.embed(near)
             for i, text in enumerate(near):  # paraphrases no guard vetoes (no digits, names or negations)
@@ -234,6 +255,16 @@ async def whole_lookups(cache: SemanticCache, embedders: dict[str, Any], queries
             embed_only[label].append(time.perf_counter() - begin)
     for label in embedders:
         row(f"embed one question: {label}", embed_only[label])
+    if real:  # the default embedder alone: no other model between two lookups to evict its weights from cache
+        cache.embedder, alone, alone_cpu = default, [], []
+        for text in real:
+            cache._recent.clear()
+            begin, begin_cpu = time.perf_counter(), time.process_time()
+            await cache.match(ask(text + " again"), "default")
+            alone.append(time.perf_counter() - begin)
+            alone_cpu.append(time.process_time() - begin_cpu)
+        cache.embedder = filler
+        row(f"WHOLE LOOKUP, real questions, {list(embedders)[-1].split(' (')[0]} alone", alone, alone_cpu)
 
 
 async def insert_rows(embedders: dict[str, Any], count: int) -> None:
