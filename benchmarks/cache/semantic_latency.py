@@ -222,7 +222,7 @@ async def whole_lookups(cache: SemanticCache, embedders: dict[str, Any], queries
     real = real_questions(queries)
     kinds = [("far", far), ("quora, far: real Quora questions", real), ("near: 5 candidates verified", near)]
     for kind, texts in [(kind, texts) for kind, texts in kinds if texts]:
-        if kind != "far":
+        if kind.startswith("near"):  # store the paraphrases once, after every far kind
             near_vectors = default.embed(near)
             for i, text in enumerate(near):  # paraphrases no guard vetoes (no digits, names or negations)
                 for j, vector in enumerate(near_copies(near_vectors[i], cache.top_k, rng)):
