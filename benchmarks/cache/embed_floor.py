@@ -21,25 +21,15 @@ from typing import Any
 
 import numpy as np
 
+from inferopt.cache.semantic.onnx_embedder import cpu_session, quantize_file
+
 LENGTHS = (1, 8, 16, 32)
 MACS_PER_TOKEN = 6 * (4 * 384 * 384 + 2 * 384 * 1536)
-
-
-def _session(path: Path) -> Any:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as the cache's embedder
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def build_variants(work: Path) -> dict[str, Path]:
     """float, int8 (the default), and both after the BERT fusions (when onnxruntime.transformers loads)."""
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from inferopt.cache.semantic.minilm_graph import build_graph
     from inferopt.cache.semantic.model_files import minilm_model_dir
@@ -58,10 +48,7 @@ def build_variants(work: Path) -> dict[str, Path]:
         print(f"skipped the fused variants: {exc}")
     for name in list(paths):
         target = work / f"{name.replace(', ', '-')}-int8.onnx"
-        extra = {"DefaultTensorType": onnx.TensorProto.FLOAT}  # fused ops carry no inferred types
-        quantize_dynamic(
-            str(paths[name]), str(target), weight_type=QuantType.QInt8, per_channel=True, extra_options=extra
-        )
+        quantize_file(paths[name], target)  # as the cache's embedder
         paths[name.replace("float", "int8")] = target
     return paths
 
@@ -88,7 +75,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         paths = build_variants(Path(work))
-        sessions = {name: _session(path) for name, path in paths.items()}
+        sessions = {name: cpu_session(path, threads=1) for name, path in paths.items()}
         times = time_lengths(sessions, args.runs)
     head = "".join(f"{f'{n} tok p50/p99':>16}" for n in LENGTHS)
     print(f"\n{'graph (1 thread)':<16}{head}{'fixed ms':>10}{'ms/token':>10}{'GMAC/s':>8}")
