@@ -100,7 +100,9 @@ def bound_parser(doc: str | None) -> argparse.ArgumentParser:
     """The options every bound benchmark shares: the rates to bound, the embedder, the vector cache."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rates", type=float, nargs="+", default=[0.01, 0.02, 0.05, 0.1, 0.15])
-    parser.add_argument("--embedder", default="minilm", choices=[*MINILM_NAMES, "hashing"])
+    parser.add_argument(
+        "--embedder", default="minilm", help=f"{', '.join(MINILM_NAMES)}, student:DIR (a distilled student) or hashing"
+    )
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "bench_semantic")
     return parser
 

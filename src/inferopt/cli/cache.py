@@ -1,4 +1,4 @@
-"""``inferopt cache stats|clear|calibrate``: look into, empty and tune the answer cache."""
+"""``inferopt cache stats|clear|calibrate``: look into, empty and tune the answer cache (distill: elsewhere)."""
 
 from __future__ import annotations
 
@@ -153,7 +153,8 @@ def clear(url: str, namespace: str | None, yes: bool) -> None:
     "--embedder",
     default="minilm",
     show_default=True,
-    help="minilm (local all-MiniLM-L6-v2: int8 on onnxruntime when installed), minilm-float, minilm-torch or hashing.",
+    help="minilm (local all-MiniLM-L6-v2: int8 on onnxruntime when installed), minilm-float, minilm-torch, "
+    "student:DIR (from `inferopt cache distill`) or hashing.",
 )
 @click.option("--folds", default=5, show_default=True, type=int, help="Cross-fitting folds; each is held out once.")
 @click.option(

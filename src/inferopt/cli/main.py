@@ -8,6 +8,7 @@ from inferopt import __version__
 from inferopt.cli.ask import ask
 from inferopt.cli.batch import batch
 from inferopt.cli.cache import cache
+from inferopt.cli.cache_distill import distill
 from inferopt.cli.emulate import emulate
 from inferopt.cli.eval import eval_command
 from inferopt.cli.models import models
@@ -31,6 +32,7 @@ def cli() -> None:
 cli.add_command(ask)
 cli.add_command(batch)
 cli.add_command(cache)
+cache.add_command(distill)
 cli.add_command(emulate)
 cli.add_command(prices)
 cli.add_command(models)

@@ -24,7 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from inferopt.cache.semantic.model_files import minilm_model_dir
+from inferopt.cache.semantic.model_files import minilm_model_dir, model_name
 from inferopt.errors import ConfigError
 
 Vectors = npt.NDArray[np.float32]
@@ -82,8 +82,9 @@ class MiniLMEmbedder:
             raise ConfigError(
                 "the MiniLM embedder needs sentence-transformers: pip install torch==2.13.0 'inferopt[embeddings]'"
             ) from exc
-        self._model = SentenceTransformer(str(minilm_model_dir(model_dir)), device=device)
-        self.name = "all-MiniLM-L6-v2"
+        folder = minilm_model_dir(model_dir)
+        self._model = SentenceTransformer(str(folder), device=device)
+        self.name = model_name(folder)
         self.dim = 384
         self.batch_size = batch_size
         # A lookup embeds one question: calling the tokenizer and the transformer directly (mean
@@ -125,16 +126,21 @@ def embedder_from_name(name: str, **options: Any) -> Embedder:
       torch model, with a logged warning saying what to install;
     - ``minilm-int8``: the fast path or an error; ``minilm-float``: the float model's exact vectors
       (onnxruntime where installed, else torch); ``minilm-torch``: sentence-transformers;
+    - ``student:FOLDER`` (int8) or ``student-float:FOLDER``: a student distilled by ``inferopt cache
+      distill`` into FOLDER, on onnxruntime;
     - ``hashing`` (``hashing-256`` picks the dimension).
     """
     if name in MINILM_NAMES:
         return _minilm(name, options)
+    kind, _, folder = name.partition(":")
+    if kind in ("student", "student-float") and folder:
+        return _minilm("minilm-int8" if kind == "student" else "minilm-float", {**options, "model_dir": folder})
     if name.startswith("hashing"):
         dim = int(name.split("-", 1)[1]) if "-" in name else 512
         return HashingEmbedder(dim)
     raise ConfigError(
-        f"unknown embedder {name!r}; use {', '.join(repr(n) for n in MINILM_NAMES)} (local all-MiniLM-L6-v2) "
-        "or 'hashing'"
+        f"unknown embedder {name!r}; use {', '.join(repr(n) for n in MINILM_NAMES)} (local all-MiniLM-L6-v2), "
+        "'student:FOLDER' (a distilled student) or 'hashing'"
     )
 
 

@@ -19,7 +19,6 @@ a calibration made with the float model does not apply to it).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import tempfile
@@ -30,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from inferopt.cache.semantic.model_files import minilm_model_dir
+from inferopt.cache.semantic.model_files import TEACHER_NAME, minilm_model_dir, model_name, weights_digest
 from inferopt.errors import ConfigError
 
 GRAPH_VERSION = "1"  # bump when minilm_graph's output changes: old cached files are then not reused
@@ -41,15 +40,6 @@ MAX_TOKENS = 256  # sentence_bert_config.json's max_seq_length, as the torch pip
 def model_cache_dir() -> Path:
     configured = os.environ.get("INFEROPT_MODEL_CACHE")
     return Path(configured) if configured else Path.home() / ".cache" / "inferopt" / "models"
-
-
-def _weights_digest(model_dir: Path) -> str:
-    digest = hashlib.blake2b(GRAPH_VERSION.encode(), digest_size=8)
-    digest.update((model_dir / "config.json").read_bytes())
-    with open(model_dir / "model.safetensors", "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _quiet_preprocessing_hint(record: logging.LogRecord) -> bool:
@@ -93,7 +83,8 @@ def cpu_session(path: Path, threads: int) -> Any:
 def onnx_model_file(model_dir: Path, *, quantize: bool, cache_dir: Path | None = None) -> Path:
     """The ONNX file of the model in ``model_dir``: built now unless an identical one is cached."""
     folder = cache_dir if cache_dir is not None else model_cache_dir()
-    target = folder / f"all-MiniLM-L6-v2-{_weights_digest(model_dir)}{'-int8' if quantize else ''}.onnx"
+    stem = "minilm-student" if (model_dir / "distilled.json").is_file() else TEACHER_NAME
+    target = folder / f"{stem}-{weights_digest(model_dir, GRAPH_VERSION)}{'-int8' if quantize else ''}.onnx"
     if target.exists():
         return target
     import onnx
@@ -138,7 +129,7 @@ class OnnxMiniLMEmbedder:
         self._tokenizer: Any = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(MAX_TOKENS)
-        self.name = "all-MiniLM-L6-v2-int8" if quantize else "all-MiniLM-L6-v2"
+        self.name = model_name(folder) + ("-int8" if quantize else "")
         self.dim = 384
         self.batch_size = batch_size
         self.path = path
