@@ -30,9 +30,10 @@ import numpy as np
 from bench_semantic import DEV_PAIRS, ROOT, dev_vectors
 from semantic_latency import percentile, real_questions
 
+from inferopt.cache.semantic.calibrate_bound import curve_recall
 from inferopt.cache.semantic.distill import DistillOptions, distill
 from inferopt.cache.semantic.embedder import embedder_from_name
-from inferopt.cache.semantic.pairs import read_pairs
+from inferopt.cache.semantic.pairs import Pair, read_pairs
 from inferopt.routing.data import read_routellm_mmlu, read_routerbench
 
 SHARED = ROOT / ".." / "shared" / "data"
@@ -70,14 +71,6 @@ def student(folder: Path, layers: int, epochs: int) -> Path:
     return folder
 
 
-def recall_at(scores: np.ndarray, labels: np.ndarray, precision: float) -> float:
-    order = np.argsort(-scores, kind="stable")
-    hits = np.cumsum(labels[order])
-    accepted = np.arange(1, len(order) + 1)
-    ok = hits / accepted >= precision
-    return float(hits[ok].max() / labels.sum()) if ok.any() else 0.0
-
-
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     ranks = np.empty(len(scores))
     ranks[np.argsort(scores, kind="stable")] = np.arange(1, len(scores) + 1)
@@ -85,8 +78,9 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((ranks[labels == 1].sum() - positives * (positives + 1) / 2) / (positives * (len(labels) - positives)))
 
 
-def judge(label: str, embedder: Any, teacher: dict[str, Any] | None, cache: Path, questions: list[str]) -> None:
-    pairs = read_pairs(DEV_PAIRS)
+def judge(
+    label: str, embedder: Any, teacher: dict[str, Any] | None, cache: Path, pairs: list[Pair], questions: list[str]
+) -> None:
     texts = sorted({t for a, b, _ in pairs for t in (a, b)})
     vectors = dev_vectors(embedder, texts, cache / f"quora_{embedder.name}.npz")
     agreement = 1.0 if teacher is None else float(np.mean([vectors[t] @ teacher[t] for t in texts]))
@@ -98,8 +92,8 @@ def judge(label: str, embedder: Any, teacher: dict[str, Any] | None, cache: Path
         embedder.embed([question])
         times.append(time.perf_counter() - start)
     print(
-        f"{label:<44}{agreement:>8.3f}{auc(scores, labels):>8.3f}{recall_at(scores, labels, 0.80):>9.3f}"
-        f"{recall_at(scores, labels, 0.90):>9.3f}"
+        f"{label:<44}{agreement:>8.3f}{auc(scores, labels):>8.3f}{curve_recall(scores, labels, 0.20):>9.3f}"
+        f"{curve_recall(scores, labels, 0.10):>9.3f}"
         f"{statistics.median(times) * 1e3:>9.2f}{percentile(times, 0.99) * 1e3:>9.2f}",
         flush=True,
     )
@@ -124,12 +118,13 @@ def main() -> None:
     teacher_vectors = dev_vectors(teacher, texts, args.cache / f"quora_{teacher.name}.npz")
     print(f"\n{len(pairs):,} pairs of {DEV_PAIRS.name}; int8 on onnxruntime, 1 thread; embed: one real question a call")
     print(f"{'embedder':<44}{'cos/t':>8}{'AUC':>8}{'R@P.80':>9}{'R@P.90':>9}{'p50 ms':>9}{'p99 ms':>9}")
-    judge("all-MiniLM-L6-v2 (the teacher, 6 layers)", teacher, None, args.cache, questions)
+    judge("all-MiniLM-L6-v2 (the teacher, 6 layers)", teacher, None, args.cache, pairs, questions)
     judge(
         f"cut to {args.layers} layers, untrained",
         embedder_from_name(f"student:{cut}"),
         teacher_vectors,
         args.cache,
+        pairs,
         questions,
     )
     judge(
@@ -137,6 +132,7 @@ def main() -> None:
         embedder_from_name(f"student:{trained}"),
         teacher_vectors,
         args.cache,
+        pairs,
         questions,
     )
 
